@@ -1,0 +1,183 @@
+/* exec.c - see exec.h.
+ *
+ * Supervision follows tini: every signal blocked and taken synchronously
+ * with sigtimedwait() in one loop, no asynchronous handlers; the child in
+ * its own process group, which receives what we receive (tini -g); as PID 1
+ * or, failing that, a child subreaper (tini -s), we reap every orphan. */
+#include "exec.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "log.h"
+
+extern char **environ;
+
+static char *key_block;
+static size_t key_block_size;
+/* The inherited NAME=value entries we replaced: wiped with the block. */
+static char *replaced[2 * KEYS_MAX];
+static size_t replaced_count;
+
+/* True when environment entry `entry` is NAME=... for this name. */
+static bool entry_is(const char *entry, const char *name, const char *suffix)
+{
+	size_t name_len = strlen(name), suffix_len = strlen(suffix);
+	return strncmp(entry, name, name_len) == 0 &&
+	       strncmp(entry + name_len, suffix, suffix_len) == 0 &&
+	       entry[name_len + suffix_len] == '=';
+}
+
+static bool entry_is_replaced(const char *entry, const struct key *keys, size_t count)
+{
+	for (size_t i = 0; i < count; i++)
+		if (entry_is(entry, keys[i].spec->name, "") ||
+		    entry_is(entry, keys[i].spec->name, "_FILE"))
+			return true;
+	return false;
+}
+
+char **env_with_keys(const struct key *keys, size_t count)
+{
+	size_t inherited = 0;
+	while (environ[inherited])
+		inherited++;
+	key_block_size = 0;
+	for (size_t i = 0; i < count; i++)
+		key_block_size += strlen(keys[i].spec->name) + 1 + keys[i].len + 1;
+
+	char **envp = calloc(inherited + count + 1, sizeof *envp);
+	key_block = malloc(key_block_size);
+	if (!envp || !key_block)
+		die(EX_OSERR, "out of memory building the environment");
+
+	size_t used = 0;
+	for (size_t i = 0; i < inherited; i++) {
+		if (!entry_is_replaced(environ[i], keys, count))
+			envp[used++] = environ[i];
+		else if (replaced_count < sizeof replaced / sizeof replaced[0])
+			replaced[replaced_count++] = environ[i];
+	}
+	char *cursor = key_block;
+	for (size_t i = 0; i < count; i++) {
+		size_t name_len = strlen(keys[i].spec->name);
+		envp[used++] = cursor;
+		memcpy(cursor, keys[i].spec->name, name_len);
+		cursor[name_len] = '=';
+		memcpy(cursor + name_len + 1, keys[i].text, keys[i].len + 1);
+		cursor += name_len + 1 + keys[i].len + 1;
+	}
+	envp[used] = NULL;
+	return envp;
+}
+
+void env_wipe(void)
+{
+	if (key_block)
+		sodium_memzero(key_block, key_block_size);
+	for (size_t i = 0; i < replaced_count; i++)
+		sodium_memzero(replaced[i], strlen(replaced[i]));
+}
+
+_Noreturn void exec_command(char **argv, char **envp)
+{
+	execvpe(argv[0], argv, envp);
+	int err = errno;
+	env_wipe();
+	die(err == ENOENT || err == ENOTDIR ? EXIT_NOT_FOUND : EXIT_NOT_EXECUTABLE,
+	    "%s: cannot run: %s; check the command after --", argv[0], strerror(err));
+}
+
+/* Signals that report a fault in keyshim itself stay unblocked, so a bug
+ * crashes it loudly instead of being swallowed. */
+static const int fault_signals[] = { SIGFPE, SIGILL, SIGSEGV, SIGBUS, SIGABRT, SIGTRAP, SIGSYS };
+
+static void block_signals(sigset_t *blocked, sigset_t *original)
+{
+	sigfillset(blocked);
+	for (size_t i = 0; i < sizeof fault_signals / sizeof fault_signals[0]; i++)
+		sigdelset(blocked, fault_signals[i]);
+	if (sigprocmask(SIG_SETMASK, blocked, original) != 0)
+		die(EX_OSERR, "cannot block signals: %s", strerror(errno));
+}
+
+/* In the child: its own process group, the terminal's foreground if it has
+ * one (or it would stop on reading it), original signal mask, then exec. */
+static _Noreturn void start_child(char **argv, char **envp, const sigset_t *original)
+{
+	setpgid(0, 0);
+	if (isatty(STDIN_FILENO)) {
+		signal(SIGTTOU, SIG_IGN);
+		tcsetpgrp(STDIN_FILENO, getpgrp());
+		signal(SIGTTOU, SIG_DFL);
+	}
+	sigprocmask(SIG_SETMASK, original, NULL);
+	exec_command(argv, envp);
+}
+
+static void forward_signal(pid_t child, int sig)
+{
+	/* The group first; if the child has not made it yet, the child. */
+	if (kill(-child, sig) != 0 && errno == ESRCH && kill(child, sig) != 0 && errno != ESRCH)
+		log_warn("cannot forward signal %d: %s", sig, strerror(errno));
+	log_debug("forwarded signal %d to process group %d", sig, (int)child);
+}
+
+/* Reap every exited child. True once `child` itself is gone. */
+static bool reap_children(pid_t child, int *child_status)
+{
+	bool child_gone = false;
+	int status;
+	pid_t pid;
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (pid == child) {
+			*child_status = status;
+			child_gone = true;
+		} else {
+			log_debug("reaped orphan %d", (int)pid);
+		}
+	}
+	if (pid < 0 && errno != ECHILD)
+		die(EX_OSERR, "waitpid: %s", strerror(errno));
+	return child_gone;
+}
+
+_Noreturn void supervise_command(char **argv, char **envp, void (*wipe_secrets)(void))
+{
+	sigset_t blocked, original;
+	block_signals(&blocked, &original);
+	if (getpid() != 1 && prctl(PR_SET_CHILD_SUBREAPER, 1) != 0)
+		log_warn("cannot become a child subreaper (%s): orphans may stay zombies",
+		         strerror(errno));
+
+	pid_t child = fork();
+	if (child < 0)
+		die(EX_OSERR, "cannot fork: %s", strerror(errno));
+	if (child == 0)
+		start_child(argv, envp, &original);
+	setpgid(child, child); /* also here, so signals never miss the group */
+	env_wipe();
+	wipe_secrets();
+	log_debug("supervising %s as process %d", argv[0], (int)child);
+
+	for (;;) {
+		siginfo_t info;
+		struct timespec tick = { .tv_sec = 1 }; /* also catches a lost SIGCHLD */
+		int sig = sigtimedwait(&blocked, &info, &tick);
+		if (sig < 0 && errno != EAGAIN && errno != EINTR)
+			die(EX_OSERR, "sigtimedwait: %s", strerror(errno));
+		/* like tini: stopping on the terminal is for the child, not us */
+		if (sig > 0 && sig != SIGCHLD && sig != SIGTTIN && sig != SIGTTOU)
+			forward_signal(child, sig);
+		int status;
+		if (reap_children(child, &status))
+			exit(WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status));
+	}
+}

@@ -1,0 +1,26 @@
+/* exec.h - hand the keys to the service: build its environment, then
+ * either become it (exec) or stay as its init (supervise, like tini -s -g). */
+#ifndef KEYSHIM_EXEC_H
+#define KEYSHIM_EXEC_H
+
+#include <stddef.h>
+
+#include "keys.h"
+
+/* The current environment with NAME=value for every key, and without any
+ * earlier NAME or NAME_FILE. The key strings live in one block that
+ * env_wipe() clears. */
+char **env_with_keys(const struct key *keys, size_t count);
+void env_wipe(void);
+
+/* Replace this process with argv[0] (searched in PATH). On failure exits
+ * 127 (not found) or 126 (cannot execute). */
+_Noreturn void exec_command(char **argv, char **envp);
+
+/* Fork the command into its own process group and stay as its parent:
+ * forward signals to the group, reap every child, and exit with the
+ * command's status (128+N when signal N killed it). wipe_secrets runs in
+ * the parent right after the fork: it holds no key while it waits. */
+_Noreturn void supervise_command(char **argv, char **envp, void (*wipe_secrets)(void));
+
+#endif

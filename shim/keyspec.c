@@ -1,0 +1,99 @@
+/* keyspec.c - see keyspec.h. */
+#include "keyspec.h"
+
+#include <stdio.h>
+#include <string.h>
+
+bool key_name_is_valid(const char *name)
+{
+	size_t len = strlen(name);
+	if (len == 0 || len > KEY_NAME_MAX)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		char c = name[i];
+		bool letter = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_';
+		bool digit = c >= '0' && c <= '9';
+		if (!letter && !(digit && i > 0))
+			return false;
+	}
+	return true;
+}
+
+/* Strict decimal in [KEY_BYTES_MIN, KEY_BYTES_MAX]: no sign, no spaces. */
+static bool parse_bytes(const char *text, size_t *bytes)
+{
+	size_t value = 0;
+	if (*text == '\0' || strlen(text) > 4)
+		return false;
+	for (const char *p = text; *p; p++) {
+		if (*p < '0' || *p > '9')
+			return false;
+		value = value * 10 + (size_t)(*p - '0');
+	}
+	*bytes = value;
+	return value >= KEY_BYTES_MIN && value <= KEY_BYTES_MAX;
+}
+
+bool key_spec_parse(const char *text, struct key_spec *spec, char *why,
+                    size_t why_size)
+{
+	char copy[KEY_NAME_MAX + 32];
+	if (strlen(text) >= sizeof copy) {
+		snprintf(why, why_size, "key spec is too long");
+		return false;
+	}
+	strcpy(copy, text);
+
+	char *name = copy;
+	char *format = strchr(name, ':');
+	char *bytes = NULL;
+	if (format) {
+		*format++ = '\0';
+		bytes = strchr(format, ':');
+		if (bytes)
+			*bytes++ = '\0';
+	}
+
+	if (!key_name_is_valid(name)) {
+		snprintf(why, why_size,
+		         "'%s' is not a valid variable name (letters, digits, _; at most %d)",
+		         name, KEY_NAME_MAX);
+		return false;
+	}
+	strcpy(spec->name, name);
+	spec->format = FORMAT_BASE64;
+	spec->bytes = 32;
+	if (format && !format_from_name(format, &spec->format)) {
+		snprintf(why, why_size, "%s: unknown format '%s' (base64, base64url or hex)",
+		         name, format);
+		return false;
+	}
+	if (bytes && !parse_bytes(bytes, &spec->bytes)) {
+		snprintf(why, why_size, "%s: size '%s' is not a number of bytes from %d to %d",
+		         name, bytes, KEY_BYTES_MIN, KEY_BYTES_MAX);
+		return false;
+	}
+	return true;
+}
+
+bool key_list_add(struct key_list *list, const struct key_spec *spec,
+                  char *why, size_t why_size)
+{
+	for (size_t i = 0; i < list->count; i++) {
+		const struct key_spec *old = &list->specs[i];
+		if (strcmp(old->name, spec->name) != 0)
+			continue;
+		if (old->format == spec->format && old->bytes == spec->bytes)
+			return true;
+		snprintf(why, why_size, "%s is asked for twice, as %s:%zu and as %s:%zu",
+		         spec->name, format_name(old->format), old->bytes,
+		         format_name(spec->format), spec->bytes);
+		return false;
+	}
+	if (list->count == KEYS_MAX) {
+		snprintf(why, why_size, "more than %d keys", KEYS_MAX);
+		return false;
+	}
+	list->specs[list->count++] = *spec;
+	return true;
+}

@@ -1,0 +1,170 @@
+/* Unit tests for the parsers and encodings, run by `meson test`.
+ * Prints TAP-like lines and "N passed, N failed"; exits 1 on any failure. */
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "encoding.h"
+#include "keyspec.h"
+#include "mounts.h"
+#include "presets.h"
+
+static int passed, failed;
+
+#define CHECK(cond)                                                          \
+	do {                                                                 \
+		if (cond) {                                                  \
+			passed++;                                            \
+		} else {                                                     \
+			failed++;                                            \
+			printf("not ok: %s:%d: %s\n", __FILE__, __LINE__, #cond); \
+		}                                                            \
+	} while (0)
+
+static bool valid(enum key_format f, const char *text, size_t bytes)
+{
+	return format_is_valid(f, text, strlen(text), bytes);
+}
+
+static void test_formats(void)
+{
+	const char *b64 = "YWJjZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXoxMjM0NTY=";
+	CHECK(valid(FORMAT_BASE64, b64, 32));
+	CHECK(!valid(FORMAT_BASE64, b64, 33));                      /* wrong size */
+	CHECK(!valid(FORMAT_BASE64, "YWJjZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXoxMjM0NTY", 32)); /* no pad */
+	CHECK(!valid(FORMAT_BASE64, "YWJjZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXoxMjM0NTZ=", 32)); /* stray bits */
+	CHECK(!valid(FORMAT_BASE64, "YWJjZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXoxMjM0NT*=", 32)); /* alphabet */
+	CHECK(!valid(FORMAT_BASE64, "", 32));
+	CHECK(!valid(FORMAT_BASE64, "YWJj", 32));                  /* cut short */
+	CHECK(format_text_len(FORMAT_BASE64, 32) == 44);
+	CHECK(format_text_len(FORMAT_BASE64URL, 32) == 44);
+	CHECK(format_text_len(FORMAT_BASE64, 64) == 88);
+	CHECK(format_text_len(FORMAT_HEX, 16) == 32);
+
+	/* URL-safe: '-' and '_' in, '+' and '/' out */
+	unsigned char raw[32];
+	memset(raw, 0xfb, sizeof raw);
+	char text[KEY_TEXT_MAX + 1];
+	format_encode(FORMAT_BASE64URL, raw, 32, text);
+	CHECK(strchr(text, '-') || strchr(text, '_'));
+	CHECK(!strchr(text, '+') && !strchr(text, '/'));
+	CHECK(text[43] == '=');
+	CHECK(valid(FORMAT_BASE64URL, text, 32));
+	CHECK(!valid(FORMAT_BASE64, text, 32));
+	format_encode(FORMAT_BASE64, raw, 32, text);
+	CHECK(!valid(FORMAT_BASE64URL, text, 32));
+
+	format_encode(FORMAT_HEX, raw, 16, text);
+	CHECK(strcmp(text, "fbfbfbfbfbfbfbfbfbfbfbfbfbfbfbfb") == 0);
+	CHECK(valid(FORMAT_HEX, text, 16));
+	CHECK(!valid(FORMAT_HEX, "FBFBFBFBFBFBFBFBFBFBFBFBFBFBFBFB", 16)); /* not canonical */
+	CHECK(!valid(FORMAT_HEX, "fbfbfbfbfbfbfbfbfbfbfbfbfbfbfbfg", 16));
+
+	/* every size round-trips in every format */
+	for (size_t bytes = KEY_BYTES_MIN; bytes <= KEY_BYTES_MAX; bytes += 37)
+		for (int f = FORMAT_BASE64; f <= FORMAT_HEX; f++) {
+			unsigned char r[KEY_BYTES_MAX];
+			randombytes_buf(r, bytes);
+			format_encode((enum key_format)f, r, bytes, text);
+			CHECK(strlen(text) == format_text_len((enum key_format)f, bytes));
+			CHECK(valid((enum key_format)f, text, bytes));
+		}
+	/* a NUL inside is not a key */
+	char with_nul[45];
+	memcpy(with_nul, "YWJjZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXoxMjM0NTY=", 45);
+	with_nul[10] = '\0';
+	CHECK(!format_is_valid(FORMAT_BASE64, with_nul, 44, 32));
+}
+
+static void test_fingerprint(void)
+{
+	char fp[FINGERPRINT_SIZE];
+	fingerprint("hello", 5, fp); /* printf %s hello | b2sum -l 64 */
+	CHECK(strcmp(fp, "a7b6eda801e5347d") == 0);
+	fingerprint("YWJjZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXoxMjM0NTY=", 44, fp);
+	CHECK(strcmp(fp, "870d145b7b01b713") == 0);
+}
+
+static void test_key_specs(void)
+{
+	struct key_spec spec;
+	char why[256];
+	CHECK(key_spec_parse("A", &spec, why, sizeof why) && spec.format == FORMAT_BASE64 &&
+	      spec.bytes == 32 && strcmp(spec.name, "A") == 0);
+	CHECK(key_spec_parse("_X1:hex:16", &spec, why, sizeof why) && spec.format == FORMAT_HEX &&
+	      spec.bytes == 16);
+	CHECK(key_spec_parse("K:base64url", &spec, why, sizeof why) &&
+	      spec.format == FORMAT_BASE64URL && spec.bytes == 32);
+	CHECK(key_spec_parse("K:base64:1024", &spec, why, sizeof why) && spec.bytes == 1024);
+	CHECK(!key_spec_parse("K:base64:1025", &spec, why, sizeof why));
+	CHECK(!key_spec_parse("K:base64:15", &spec, why, sizeof why));
+	CHECK(!key_spec_parse("K:base64:+32", &spec, why, sizeof why));
+	CHECK(!key_spec_parse("K:base64:32x", &spec, why, sizeof why));
+	CHECK(!key_spec_parse("K:base64:", &spec, why, sizeof why));
+	CHECK(!key_spec_parse("K:b64", &spec, why, sizeof why));
+	CHECK(!key_spec_parse("1K", &spec, why, sizeof why));
+	CHECK(!key_spec_parse("", &spec, why, sizeof why));
+	CHECK(!key_spec_parse("A-B", &spec, why, sizeof why));
+	CHECK(!key_spec_parse("K:hex:32:9", &spec, why, sizeof why));
+	CHECK(strstr(why, "K") != NULL);
+
+	struct key_list list = { 0 };
+	key_spec_parse("A", &spec, why, sizeof why);
+	CHECK(key_list_add(&list, &spec, why, sizeof why));
+	CHECK(key_list_add(&list, &spec, why, sizeof why) && list.count == 1);
+	key_spec_parse("A:hex", &spec, why, sizeof why);
+	CHECK(!key_list_add(&list, &spec, why, sizeof why));
+
+	struct key_list presets = { 0 };
+	CHECK(preset_add("airflow", &presets, why, sizeof why) && presets.count == 3);
+	CHECK(strcmp(presets.specs[0].name, "AIRFLOW__CORE__FERNET_KEY") == 0 &&
+	      presets.specs[0].format == FORMAT_BASE64URL);
+	CHECK(presets.specs[1].bytes == 64);
+	CHECK(preset_add("airflow2", &presets, why, sizeof why) && presets.count == 4);
+	CHECK(!preset_add("nginx", &presets, why, sizeof why));
+}
+
+static void test_mountinfo(void)
+{
+	struct mount_entry e;
+	CHECK(mountinfo_parse_line("26 1 254:0 / / rw,relatime - ext4 /dev/vda rw", &e) &&
+	      strcmp(e.mount_point, "/") == 0 && strcmp(e.fs_type, "ext4") == 0);
+	CHECK(mountinfo_parse_line("36 35 98:0 /mnt1 /mnt/my\\040vol rw,noatime master:1 shared:7 - xfs /dev/root rw", &e) &&
+	      strcmp(e.mount_point, "/mnt/my vol") == 0 && strcmp(e.fs_type, "xfs") == 0);
+	CHECK(!mountinfo_parse_line("36 35 98:0 /mnt1 /mnt rw", &e));           /* no separator */
+	CHECK(!mountinfo_parse_line("36 35 98:0 /mnt1 /mnt rw -", &e));         /* no type */
+	CHECK(!mountinfo_parse_line("36 35 98:0 /mnt1 rel rw - ext4 x rw", &e)); /* relative */
+	CHECK(!mountinfo_parse_line("", &e));
+
+	CHECK(mount_holds_path("/", "/var/lib/keyshim"));
+	CHECK(mount_holds_path("/var/lib/keyshim", "/var/lib/keyshim"));
+	CHECK(mount_holds_path("/var/lib", "/var/lib/keyshim"));
+	CHECK(!mount_holds_path("/var/lib/k", "/var/lib/keyshim"));
+
+	const char *table =
+	    "1 0 0:1 / / rw - overlay overlay rw\n"
+	    "2 1 0:2 / /var/lib rw - tmpfs tmpfs rw\n"
+	    "3 1 8:1 /vol /var/lib/keyshim rw - ext4 /dev/sda1 rw\n"
+	    "4 1 0:3 / /var/lib/keyshimmer rw - tmpfs tmpfs rw\n";
+	CHECK(mount_find(table, "/var/lib/keyshim", &e) && strcmp(e.fs_type, "ext4") == 0);
+	CHECK(mount_find(table, "/var/lib/keyshim/sub", &e) && strcmp(e.fs_type, "ext4") == 0);
+	CHECK(mount_find(table, "/var/lib/other", &e) && strcmp(e.fs_type, "tmpfs") == 0);
+	CHECK(mount_find(table, "/etc", &e) && strcmp(e.mount_point, "/") == 0);
+	/* a later mount on the same point hides the earlier one */
+	const char *stacked = "1 0 0:1 / / rw - overlay overlay rw\n"
+	                      "2 1 8:1 / /data rw - ext4 /dev/sda rw\n"
+	                      "3 1 0:9 / /data rw - tmpfs tmpfs rw\n";
+	CHECK(mount_find(stacked, "/data", &e) && strcmp(e.fs_type, "tmpfs") == 0);
+}
+
+int main(void)
+{
+	if (sodium_init() < 0)
+		return 1;
+	test_formats();
+	test_fingerprint();
+	test_key_specs();
+	test_mountinfo();
+	printf("%d passed, %d failed\n", passed, failed);
+	return failed ? 1 : 0;
+}
