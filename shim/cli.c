@@ -96,38 +96,13 @@ static enum on_conflict parse_on_conflict(const char *text, const char *origin)
 	die(EX_USAGE, "%s '%s' must be refuse, env or file", origin, text);
 }
 
-typedef bool (*list_item_adder)(const char *item, struct key_list *list,
-                                char *why, size_t why_size);
-
-static bool add_key_spec(const char *item, struct key_list *list, char *why,
-                         size_t why_size)
-{
-	struct key_spec spec;
-	return key_spec_parse(item, &spec, why, why_size) &&
-	       key_list_add(list, &spec, why, why_size);
-}
-
-/* Add each comma-separated item of a KEYSHIM_PRESET or KEYSHIM_KEYS value;
- * empty items are mistakes, an empty value is no items. */
-static void add_env_list(const char *variable, list_item_adder add,
-                         struct key_list *list)
+/* KEYSHIM_PRESET or KEYSHIM_KEYS: comma-separated items. */
+static void add_env_list(const char *variable, key_list_adder add, struct key_list *list)
 {
 	const char *value = getenv(variable);
-	if (!value || !*value)
-		return;
-	char copy[4096], why[256];
-	if (strlen(value) >= sizeof copy)
-		usage_error(variable, " is too long");
-	strcpy(copy, value);
-	for (char *item = copy, *next; item; item = next) {
-		next = strchr(item, ',');
-		if (next)
-			*next++ = '\0';
-		if (!*item)
-			die(EX_USAGE, "%s has an empty item; " USAGE_HINT, variable);
-		if (!add(item, list, why, sizeof why))
-			die(EX_USAGE, "%s: %s; " USAGE_HINT, variable, why);
-	}
+	char why[256];
+	if (value && !key_list_add_csv(value, add, list, why, sizeof why))
+		die(EX_USAGE, "%s: %s; " USAGE_HINT, variable, why);
 }
 
 static void defaults_from_environment(struct options *options)
@@ -213,7 +188,7 @@ void cli_parse(int argc, char **argv, struct options *options)
 			break;
 		case 'k':
 			have_cli_keys = true;
-			if (!add_key_spec(optarg, &cli_keys, why, sizeof why))
+			if (!key_list_add_spec(optarg, &cli_keys, why, sizeof why))
 				usage_error("--key: ", why);
 			break;
 		case 'u':
@@ -265,7 +240,7 @@ void cli_parse(int argc, char **argv, struct options *options)
 			if (!key_list_add(&options->keys, &cli_keys.specs[i], why, sizeof why))
 				usage_error("--key: ", why);
 	} else {
-		add_env_list("KEYSHIM_KEYS", add_key_spec, &options->keys);
+		add_env_list("KEYSHIM_KEYS", key_list_add_spec, &options->keys);
 	}
 	if (options->keys.count == 0)
 		usage_error("no keys: give -p PRESET or -k NAME", "");

@@ -97,3 +97,37 @@ bool key_list_add(struct key_list *list, const struct key_spec *spec,
 	list->specs[list->count++] = *spec;
 	return true;
 }
+
+bool key_list_add_spec(const char *item, struct key_list *list, char *why,
+                       size_t why_size)
+{
+	struct key_spec spec;
+	return key_spec_parse(item, &spec, why, why_size) &&
+	       key_list_add(list, &spec, why, why_size);
+}
+
+bool key_list_add_csv(const char *csv, key_list_adder add, struct key_list *list,
+                      char *why, size_t why_size)
+{
+	char item[KEY_NAME_MAX + 32];
+	if (!*csv)
+		return true;
+	for (const char *start = csv, *comma;; start = comma + 1) {
+		comma = strchr(start, ',');
+		size_t len = comma ? (size_t)(comma - start) : strlen(start);
+		if (len == 0) {
+			snprintf(why, why_size, "empty item in a comma-separated list");
+			return false;
+		}
+		if (len >= sizeof item) {
+			snprintf(why, why_size, "item too long in a comma-separated list");
+			return false;
+		}
+		memcpy(item, start, len);
+		item[len] = '\0';
+		if (!add(item, list, why, why_size))
+			return false;
+		if (!comma)
+			return true;
+	}
+}

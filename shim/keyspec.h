@@ -37,4 +37,17 @@ bool key_spec_parse(const char *text, struct key_spec *spec, char *why,
 bool key_list_add(struct key_list *list, const struct key_spec *spec,
                   char *why, size_t why_size);
 
+/* Adds one item ("NAME[:FORMAT[:BYTES]]" or a preset name) to a list. */
+typedef bool (*key_list_adder)(const char *item, struct key_list *list,
+                               char *why, size_t why_size);
+
+/* Add "NAME[:FORMAT[:BYTES]]" to the list. */
+bool key_list_add_spec(const char *item, struct key_list *list, char *why,
+                       size_t why_size);
+
+/* Add every comma-separated item of csv (KEYSHIM_KEYS, KEYSHIM_PRESET);
+ * an empty item is a mistake, an empty csv adds nothing. */
+bool key_list_add_csv(const char *csv, key_list_adder add, struct key_list *list,
+                      char *why, size_t why_size);
+
 #endif

@@ -149,32 +149,44 @@ void key_dir_tidy(struct key_dir *dir)
 	flock(dir->fd, LOCK_UN);
 }
 
+bool key_text_parse(const char *data, size_t size, const struct key_spec *spec,
+                    char *text, size_t *len)
+{
+	size_t want = format_text_len(spec->format, spec->bytes);
+	if (size == want + 1 && data[want] == '\n')
+		size = want;
+	*len = 0;
+	text[0] = '\0';
+	if (!format_is_valid(spec->format, data, size, spec->bytes))
+		return false;
+	memcpy(text, data, size);
+	text[size] = '\0';
+	*len = size;
+	return true;
+}
+
 bool key_text_read(int fd, const char *label, const struct key_spec *spec,
                    char *text, size_t *len)
 {
-	size_t want = format_text_len(spec->format, spec->bytes);
+	/* One byte more than a key and its newline can be, to see junk. */
+	char data[KEY_TEXT_MAX + 2];
+	size_t limit = format_text_len(spec->format, spec->bytes) + 2;
 	size_t got = 0;
-	/* Read one byte more than a key and its newline can be, to see junk. */
-	while (got < want + 2) {
-		ssize_t n = read(fd, text + got, want + 2 - got);
+	while (got < limit) {
+		ssize_t n = read(fd, data + got, limit - got);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			sodium_memzero(text, got);
+			sodium_memzero(data, got);
 			die(EX_IOERR, "%s: cannot read: %s", label, strerror(errno));
 		}
 		if (n == 0)
 			break;
 		got += (size_t)n;
 	}
-	if (got == want + 1 && text[want] == '\n')
-		got = want;
-	text[got] = '\0';
-	*len = got;
-	if (format_is_valid(spec->format, text, got, spec->bytes))
-		return true;
-	sodium_memzero(text, got);
-	return false;
+	bool valid = key_text_parse(data, got, spec, text, len);
+	sodium_memzero(data, got);
+	return valid;
 }
 
 /* The owner and mode rules for an existing key file; see README. */

@@ -56,6 +56,11 @@ bool key_file_read(struct key_dir *dir, const struct key_spec *spec,
 bool key_file_publish(struct key_dir *dir, const struct key_spec *spec,
                       const char *text, size_t len);
 
+/* A key file's contents: the text form and at most one trailing newline.
+ * True, with the text NUL-terminated in `text`, when data is exactly that. */
+bool key_text_parse(const char *data, size_t size, const struct key_spec *spec,
+                    char *text, size_t *len);
+
 /* Read a key's text from an open file: the text form and at most one
  * trailing newline. False when the contents are not a valid key of spec;
  * exits EX_IOERR on a read error, naming `label`. */

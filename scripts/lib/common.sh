@@ -1,0 +1,33 @@
+# Sourced by the scripts in scripts/: the repository root, and installing
+# Debian packages the first time a script needs them.
+set -euo pipefail
+export LC_ALL=C DEBIAN_FRONTEND=noninteractive
+REPO=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/../.." && pwd -P)
+cd "$REPO"
+
+# need_packages PKG... : apt-get install whichever of them is missing
+# (one `apt-get update` per machine run, only when something is missing).
+need_packages() {
+	local missing=() pkg
+	for pkg in "$@"; do
+		dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' ||
+			missing+=("$pkg")
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	echo "installing: ${missing[*]}"
+	local sudo=
+	[ "$(id -u)" -eq 0 ] || sudo="sudo -n"
+	if [ ! -e /tmp/.keyshim-apt-updated ]; then
+		$sudo apt-get update -qq >/dev/null && touch /tmp/.keyshim-apt-updated
+	fi
+	$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# The podman configuration the container tests and the demo use: without
+# default_ulimits = [] every run fails on "error setting rlimit type 7",
+# and crun cannot run on this kernel's hybrid cgroups, so use runc.
+podman_env() {
+	export CONTAINERS_CONF="$REPO/tests/containers/containers.conf"
+}
+
+BUILD_PACKAGES=(gcc musl-tools meson ninja-build pkg-config binutils)
