@@ -96,16 +96,20 @@ int main(int argc, char **argv)
 		.on_conflict = options.on_conflict,
 	};
 	keys_resolve(&options.keys, &policy, &dir, keys);
-	for (size_t i = 0; i < options.keys.count; i++)
-		report(&keys[i], options.dir);
 
 	if (options.mode == MODE_INIT || options.mode == MODE_CHECK) {
+		/* the table is the report; the log lines only with -v */
+		if (options.verbosity == LOG_VERBOSE)
+			for (size_t i = 0; i < options.keys.count; i++)
+				report(&keys[i], options.dir);
 		print_table();
 		int missing = count_missing();
 		wipe_keys();
 		return missing ? EXIT_MISSING_KEYS : 0;
 	}
 
+	for (size_t i = 0; i < options.keys.count; i++)
+		report(&keys[i], options.dir);
 	char **envp = env_with_keys(keys, options.keys.count);
 	run_as_apply(&run_as);
 	if (options.supervise)

@@ -14,24 +14,31 @@ struct preset {
 };
 
 static const struct preset presets[] = {
-	/* Semaphore UI decodes all three with Go's base64.StdEncoding and
-	 * needs 32 bytes: access_key_encryption is an AES-256-GCM key
-	 * (services/server/access_key_encryption_svc.go, util/config.go),
-	 * cookie_hash/cookie_encryption feed gorilla/securecookie
-	 * (api/router.go). Its own setup generates each as
-	 * base64(32 random bytes) (cli/setup/setup.go). */
+	/* Semaphore UI (semaphoreui/semaphore). util/config.go: the three
+	 * come from SEMAPHORE_ACCESS_KEY_ENCRYPTION, SEMAPHORE_COOKIE_HASH and
+	 * SEMAPHORE_COOKIE_ENCRYPTION and are decoded with
+	 * base64.StdEncoding.DecodeString; GenerateSecrets makes each from
+	 * securecookie.GenerateRandomKey(32). util/encryption.go: the access
+	 * key feeds aes.NewCipher + cipher.NewGCM (AES-256 with 32 bytes).
+	 * Release notes v2.8.34: "head -c32 /dev/urandom | base64". */
 	{ "semaphore",
 	  { { "SEMAPHORE_ACCESS_KEY_ENCRYPTION", FORMAT_BASE64, 32 },
 	    { "SEMAPHORE_COOKIE_HASH", FORMAT_BASE64, 32 },
 	    { "SEMAPHORE_COOKIE_ENCRYPTION", FORMAT_BASE64, 32 } },
 	  3 },
-	/* Airflow 3. fernet_key: cryptography's Fernet takes URL-safe,
-	 * padded base64 of 32 bytes (cryptography fernet.py). jwt_secret:
-	 * used as the HMAC key as given; Airflow signs with HS512 by default
-	 * ([api_auth] jwt_algorithm) and PyJWT warns on HMAC keys shorter
-	 * than the hash, 64 bytes for HS512 (jwt/algorithms.py), so 64 random
-	 * bytes. [api] secret_key signs the UI's session cookies; Airflow's
-	 * own default is base64 of random bytes (airflow/configuration.py). */
+	/* Airflow 3 (apache/airflow).
+	 * fernet_key: cryptography's Fernet wants "A URL-safe base64-encoded
+	 *   32-byte key" (pyca/cryptography docs/fernet.rst; fernet.py
+	 *   generate_key = urlsafe_b64encode(os.urandom(32)), padded).
+	 * jwt_secret: airflow-core/src/airflow/api_fastapi/auth/tokens.py
+	 *   passes the string itself to PyJWT and signs with HS512 unless
+	 *   [api_auth] jwt_algorithm says otherwise; PyJWT
+	 *   (jwt/algorithms.py, check_key_length) warns when an HMAC key is
+	 *   shorter than the hash's digest, 64 bytes for HS512. Base64 of 64
+	 *   random bytes is 88 characters.
+	 * secret_key: [api] secret_key since 3.0.2 ([webserver] before);
+	 *   Airflow's own default is b64encode(os.urandom(16))
+	 *   (airflow/configuration.py); 32 bytes here. */
 	{ "airflow",
 	  { { "AIRFLOW__CORE__FERNET_KEY", FORMAT_BASE64URL, 32 },
 	    { "AIRFLOW__API_AUTH__JWT_SECRET", FORMAT_BASE64, 64 },
