@@ -17,8 +17,7 @@ static _Noreturn void fail(const char *target, const char *temp, const char *ste
 {
 	if (temp)
 		unlink(temp);
-	die(exit_code_for_errno(err) == EX_IOERR ? EX_IOERR : exit_code_for_errno(err),
-	    "%s: cannot install (%s: %s)", target, step, strerror(err));
+	die(exit_code_for_create(err), "%s: cannot install (%s: %s)", target, step, strerror(err));
 }
 
 static bool copy_fd(int from, int to)

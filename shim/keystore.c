@@ -57,8 +57,7 @@ void key_dir_close(struct key_dir *dir)
 static void create_dir(struct key_dir *dir)
 {
 	if (mkdir(dir->path, 0700) != 0 && errno != EEXIST)
-		die(exit_code_for_errno(errno) == EX_IOERR ? EX_CANTCREAT : exit_code_for_errno(errno),
-		    "%s: cannot create key directory: %s; mount the volume's directory there",
+		die(exit_code_for_create(errno), "%s: cannot create key directory: %s; mount the volume's directory there",
 		    dir->path, strerror(errno));
 	if (!key_dir_open(dir))
 		die(EX_CANTCREAT, "%s: key directory vanished while being created", dir->path);
@@ -79,21 +78,26 @@ static void hand_over_dir(struct key_dir *dir)
 	          (unsigned)dir->owner_uid);
 }
 
-/* Unlink every temporary file in DIR. Only safe under the lock: a live
- * keyshim holds the lock for as long as its temporary file exists. */
-static void remove_temp_files(struct key_dir *dir)
+/* Count DIR's temporary files, unlinking them when `remove`. Removing is
+ * only safe under the lock: a live keyshim holds it for as long as its
+ * temporary file exists. */
+static size_t temp_files(struct key_dir *dir, bool remove)
 {
 	int fd = dup(dir->fd);
 	DIR *stream = fd >= 0 ? fdopendir(fd) : NULL;
+	size_t seen = 0;
 	if (!stream) {
 		if (fd >= 0)
 			close(fd);
-		return;
+		return 0;
 	}
-	rewinddir(stream);
+	rewinddir(stream); /* the dup shares dir->fd's offset with earlier scans */
 	for (struct dirent *entry; (entry = readdir(stream));) {
 		if (strncmp(entry->d_name, KEYSTORE_TEMP_PREFIX, strlen(KEYSTORE_TEMP_PREFIX)) != 0)
 			continue;
+		seen++;
+		if (!remove)
+			break; /* one is enough to know */
 		if (unlinkat(dir->fd, entry->d_name, 0) == 0)
 			log_info("%s/%s: removed a temporary file left by an interrupted start",
 			         dir->path, entry->d_name);
@@ -101,23 +105,7 @@ static void remove_temp_files(struct key_dir *dir)
 			log_debug("%s/%s: cannot remove: %s", dir->path, entry->d_name, strerror(errno));
 	}
 	closedir(stream);
-}
-
-static bool has_temp_files(struct key_dir *dir)
-{
-	int fd = dup(dir->fd);
-	DIR *stream = fd >= 0 ? fdopendir(fd) : NULL;
-	bool found = false;
-	if (!stream) {
-		if (fd >= 0)
-			close(fd);
-		return false;
-	}
-	for (struct dirent *entry; !found && (entry = readdir(stream));)
-		found = strncmp(entry->d_name, KEYSTORE_TEMP_PREFIX,
-		                strlen(KEYSTORE_TEMP_PREFIX)) == 0;
-	closedir(stream);
-	return found;
+	return seen;
 }
 
 void key_dir_prepare(struct key_dir *dir)
@@ -131,7 +119,7 @@ void key_dir_prepare(struct key_dir *dir)
 	while ((rc = flock(dir->fd, LOCK_EX)) != 0 && errno == EINTR)
 		;
 	if (rc == 0)
-		remove_temp_files(dir);
+		temp_files(dir, true);
 	else /* no locks here (some network filesystems): link(2) alone keeps
 	      * creation safe, but stale temporary files must then stay */
 		log_debug("%s: cannot lock key directory (%s); going on without",
@@ -141,11 +129,11 @@ void key_dir_prepare(struct key_dir *dir)
 
 void key_dir_tidy(struct key_dir *dir)
 {
-	if (dir->fd < 0 || dir->read_only || dir->prepared || !has_temp_files(dir))
+	if (dir->fd < 0 || dir->read_only || dir->prepared || !temp_files(dir, false))
 		return;
 	if (flock(dir->fd, LOCK_EX | LOCK_NB) != 0)
 		return; /* another keyshim is creating keys: its file is live */
-	remove_temp_files(dir);
+	temp_files(dir, true);
 	flock(dir->fd, LOCK_UN);
 }
 
@@ -276,9 +264,7 @@ static _Noreturn void abandon(struct key_dir *dir, const char *temp, int fd,
 	if (fd >= 0)
 		close(fd);
 	unlinkat(dir->fd, temp, 0);
-	int code = exit_code_for_errno(err);
-	die(code == EX_IOERR ? EX_IOERR : code,
-	    "%s/%s: cannot create key (%s: %s); nothing was written, fix it and start again",
+	die(exit_code_for_errno(err), "%s/%s: cannot create key (%s: %s); nothing was written, fix it and start again",
 	    dir->path, name, step, strerror(err));
 }
 
@@ -294,8 +280,7 @@ bool key_file_publish(struct key_dir *dir, const struct key_spec *spec,
 
 	int fd = openat(dir->fd, temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
-		die(exit_code_for_errno(errno) == EX_IOERR ? EX_CANTCREAT : exit_code_for_errno(errno),
-		    "%s/%s: cannot create key: %s; the directory must be writable by uid %u",
+		die(exit_code_for_create(errno), "%s/%s: cannot create key: %s; the directory must be writable by uid %u",
 		    dir->path, spec->name, strerror(errno), (unsigned)geteuid());
 	if (fchmod(fd, 0600) != 0) /* exact, whatever the umask */
 		abandon(dir, temp, fd, spec->name, "chmod", errno);

@@ -82,3 +82,9 @@ int exit_code_for_errno(int err)
 		return EX_IOERR;
 	}
 }
+
+int exit_code_for_create(int err)
+{
+	int code = exit_code_for_errno(err);
+	return code == EX_IOERR ? EX_CANTCREAT : code;
+}

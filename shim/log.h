@@ -29,5 +29,8 @@ _Noreturn void die(int code, const char *fmt, ...)
  * permission problems are EX_NOPERM, a full or read-only disk is
  * EX_CANTCREAT, anything else is EX_IOERR. */
 int exit_code_for_errno(int err);
+/* The same for a failure to create a file or directory: EX_CANTCREAT
+ * where exit_code_for_errno would say EX_IOERR. */
+int exit_code_for_create(int err);
 
 #endif

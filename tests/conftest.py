@@ -118,28 +118,27 @@ class Namespaces:
         return values
 
 
+def harness(tmp_path, binary):
+    """Yield a Namespaces for `binary`; afterwards, fail if any key value of
+    any of its volumes appeared in any output it recorded."""
+    if not binary.exists():
+        pytest.fail(f"{binary} is missing: run scripts/build (scripts/test builds the asan one)")
+    namespaces = Namespaces(tmp_path, binary)
+    yield namespaces
+    for value in namespaces.secrets():
+        for output in namespaces.outputs:
+            assert value not in output, "a key value appeared in keyshim's output"
+
+
 @pytest.fixture(params=list(BINARIES))
 def ns(request, tmp_path):
     """The harness, once with the static release binary and once with the
     ASan+UBSan build of the same sources."""
-    binary = BINARIES[request.param]
-    if not binary.exists():
-        pytest.fail(f"{binary} is missing: run scripts/build (and scripts/test builds the asan one)")
-    harness = Namespaces(tmp_path, binary)
-    yield harness
-    for value in harness.secrets():
-        for output in harness.outputs:
-            assert value not in output, "a key value appeared in keyshim's output"
+    yield from harness(tmp_path, BINARIES[request.param])
 
 
 @pytest.fixture
 def ns_static(tmp_path):
-    """The harness with the release binary only (for slow or container-like
-    scenarios where running both builds adds nothing)."""
-    if not STATIC_BIN.exists():
-        pytest.fail(f"{STATIC_BIN} is missing: run scripts/build")
-    harness = Namespaces(tmp_path, STATIC_BIN)
-    yield harness
-    for value in harness.secrets():
-        for output in harness.outputs:
-            assert value not in output, "a key value appeared in keyshim's output"
+    """The harness with the release binary only (for slow scenarios where
+    running both builds adds nothing)."""
+    yield from harness(tmp_path, STATIC_BIN)
