@@ -154,10 +154,6 @@ static void use_stored(struct resolver *r, struct key *key, const struct given *
 static void create_key(struct resolver *r, struct key *key)
 {
 	const struct key_spec *spec = key->spec;
-	if (r->policy->no_create)
-		die(EX_CONFIG,
-		    "%s: missing, and --no-create forbids a new key; restore %s from a backup (data encrypted with the old key needs it)",
-		    spec->name, r->path);
 	unsigned char raw[KEY_BYTES_MAX];
 	randombytes_buf(raw, spec->bytes);
 	format_encode(spec->format, raw, spec->bytes, key->text);
@@ -196,12 +192,17 @@ static void resolve_one(struct resolver *r, struct key *key)
 	} else if (r->policy->read_only) {
 		key->state = KEY_MISSING;
 		key->source = NULL;
+	} else if (r->policy->no_create && !given.present) {
+		/* before any write, so DIR is not even created */
+		die(EX_CONFIG,
+		    "%s: missing, and --no-create forbids a new key; restore %s from a backup (data encrypted with the old key needs it)",
+		    spec->name, r->path);
 	} else {
 		prepare_to_write(r, spec);
 		/* look again, under the lock: another container may have won */
 		if (key_file_read(r->dir, spec, key->text, &key->len))
 			use_stored(r, key, &given);
-		else if (given.present)
+		else if (given.present) /* adopting is no new key: --no-create allows it */
 			adopt_key(r, key, &given);
 		else
 			create_key(r, key);
