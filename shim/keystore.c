@@ -296,9 +296,12 @@ bool key_file_publish(struct key_dir *dir, const struct key_spec *spec,
 	bool created = publish_name(dir->fd, temp, spec->name) == 0;
 	if (!created && errno != EEXIST)
 		abandon(dir, temp, -1, spec->name, "link", errno);
-	if (created && fsync(dir->fd) != 0)
+	if (created && fsync(dir->fd) != 0) {
+		int err = errno;
+		unlinkat(dir->fd, temp, 0); /* the key is whole; leave no second link */
 		die(EX_IOERR, "%s: cannot flush the directory after creating %s: %s",
-		    dir->path, spec->name, strerror(errno));
+		    dir->path, spec->name, strerror(err));
+	}
 	if (unlinkat(dir->fd, temp, 0) != 0 && errno != ENOENT)
 		log_warn("%s/%s: cannot remove temporary file: %s (removed on a later start)",
 		         dir->path, temp, strerror(errno));

@@ -1,0 +1,44 @@
+"""Short libFuzzer runs of every harness in tests/fuzz/ (ASan+UBSan build,
+build/asan/fuzz-NAME), each from its seed corpus in tests/fuzz/corpus/NAME
+copied to a temporary directory so the repository stays as it is.
+scripts/fuzz runs them for longer."""
+
+import shutil
+import subprocess
+
+import pytest
+
+from conftest import ROOT
+
+HARNESSES = sorted(p.stem[len("fuzz_"):] for p in (ROOT / "tests" / "fuzz").glob("fuzz_*.c"))
+SECONDS = 6  # each; five harnesses make about 30 s
+
+
+def test_every_harness_has_seeds():
+    corpora = sorted(p.name for p in (ROOT / "tests" / "fuzz" / "corpus").iterdir())
+    assert corpora == HARNESSES
+    for name in corpora:
+        assert len(list((ROOT / "tests" / "fuzz" / "corpus" / name).iterdir())) >= 3, name
+
+
+@pytest.mark.parametrize("harness", HARNESSES)
+def test_fuzz(harness, tmp_path):
+    binary = ROOT / "build" / "asan" / f"fuzz-{harness}"
+    assert binary.exists(), f"{binary} is missing: add '{harness}' to the fuzz harnesses " \
+                            "in meson.build and rebuild build/asan"
+    corpus = tmp_path / "corpus"
+    shutil.copytree(ROOT / "tests" / "fuzz" / "corpus" / harness, corpus)
+    seeds = len(list(corpus.iterdir()))
+    result = subprocess.run(
+        [str(binary), f"-max_total_time={SECONDS}", "-rss_limit_mb=1024", "-timeout=10",
+         "-print_final_stats=1", f"-artifact_prefix={tmp_path}/", str(corpus)],
+        capture_output=True, text=True, timeout=SECONDS + 120, cwd=tmp_path)
+    tail = result.stderr[-3000:]
+    assert result.returncode == 0, tail
+    artifacts = [p.name for p in tmp_path.iterdir()
+                 if p.name.split("-")[0] in ("crash", "leak", "timeout", "oom", "slow")]
+    assert artifacts == [], tail
+    assert "Done " in result.stderr, tail
+    # it ran the seeds and then mutated them: more inputs than seeds
+    runs = int(result.stderr.rsplit("Done ", 1)[1].split()[0])
+    assert runs > seeds, tail
