@@ -149,7 +149,21 @@ static bool reap_children(pid_t child, int *child_status)
 	return child_gone;
 }
 
-_Noreturn void supervise_command(char **argv, char **envp, void (*wipe_secrets)(void))
+/* The code that resolved the keys (ours, libsodium's, libc's) leaves
+ * fragments of them in dead stack frames below ours: 8-byte pieces were
+ * seen in /proc/PID/mem. The supervisor lives as long as the service, so
+ * it clears that stack before it waits. */
+#define STACK_WIPE_SIZE (64 * 1024)
+
+static __attribute__((noinline)) void wipe_stack(void)
+{
+	unsigned char area[STACK_WIPE_SIZE];
+	sodium_memzero(area, sizeof area);
+	__asm__ __volatile__("" : : "r"(area) : "memory"); /* keep it on the stack */
+}
+
+static _Noreturn __attribute__((noinline)) void supervise(char **argv, char **envp,
+                                                          void (*wipe_secrets)(void))
 {
 	sigset_t blocked, original;
 	block_signals(&blocked, &original);
@@ -180,4 +194,12 @@ _Noreturn void supervise_command(char **argv, char **envp, void (*wipe_secrets)(
 		if (reap_children(child, &status))
 			exit(WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status));
 	}
+}
+
+_Noreturn void supervise_command(char **argv, char **envp, void (*wipe_secrets)(void))
+{
+	/* No locals here: supervise()'s frame (partly written sigsets) then
+	 * lies on wiped memory too, not on what keys_resolve() left. */
+	wipe_stack();
+	supervise(argv, envp, wipe_secrets);
 }
