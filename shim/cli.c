@@ -152,6 +152,19 @@ static void parse_operands(int argc, char **argv, bool after_dashdash,
 	}
 }
 
+/* NAME_FILE names the file holding NAME: a key may not be called that. */
+static void check_file_variables(const struct key_list *keys)
+{
+	for (size_t i = 0; i < keys->count; i++)
+		for (size_t j = 0; j < keys->count; j++) {
+			const char *name = keys->specs[i].name, *other = keys->specs[j].name;
+			size_t len = strlen(name);
+			if (strncmp(other, name, len) == 0 && strcmp(other + len, "_FILE") == 0)
+				die(EX_USAGE, "keys %s and %s clash: %s names the file holding %s; rename one; " USAGE_HINT,
+				    name, other, other, name);
+		}
+}
+
 /* The option getopt_long just refused: a short one is in optopt, a long
  * one is the argument it last looked at. */
 static const char *offending_option(char **argv)
@@ -171,10 +184,14 @@ void cli_parse(int argc, char **argv, struct options *options)
 
 	struct key_list cli_presets = { 0 }, cli_keys = { 0 };
 	bool have_cli_presets = false, have_cli_keys = false;
+	const char *last_value = NULL; /* so that "-d --" is not taken for "--" */
 	char why[256];
 	int opt;
 	opterr = 0; /* we print our own one-line errors */
-	while ((opt = getopt_long(argc, argv, ":d:p:k:u:gqvh", long_options, NULL)) != -1) {
+	/* '+': options stop at the first operand. Never permute: the words
+	 * after init or -- must stay exactly where the operator put them. */
+	while ((opt = getopt_long(argc, argv, "+:d:p:k:u:gqvh", long_options, NULL)) != -1) {
+		last_value = optarg;
 		switch (opt) {
 		case 'd':
 			if (!*optarg)
@@ -224,7 +241,8 @@ void cli_parse(int argc, char **argv, struct options *options)
 			usage_error("unknown option ", offending_option(argv));
 		}
 	}
-	bool after_dashdash = optind > 0 && strcmp(argv[optind - 1], "--") == 0;
+	bool after_dashdash = optind > 1 && strcmp(argv[optind - 1], "--") == 0 &&
+	                      argv[optind - 1] != last_value;
 	parse_operands(argc, argv, after_dashdash, options);
 	if (options->mode == MODE_INSTALL)
 		return; /* install needs no keys */
@@ -244,4 +262,5 @@ void cli_parse(int argc, char **argv, struct options *options)
 	}
 	if (options->keys.count == 0)
 		usage_error("no keys: give -p PRESET or -k NAME", "");
+	check_file_variables(&options->keys);
 }

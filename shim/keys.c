@@ -44,14 +44,20 @@ struct resolver {
 static void read_file_var(const struct key_spec *spec, const char *variable,
                           const char *path, struct given *given)
 {
+	/* NAME_FILE=<the key itself> is an easy slip: never echo a key */
+	const char *shown = format_is_valid(spec->format, path, strlen(path), spec->bytes)
+	    ? "(a key, not a path: not shown)"
+	    : path;
 	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	struct stat st;
 	if (fd < 0)
 		die(errno == ENOENT ? EX_CONFIG : exit_code_for_errno(errno),
 		    "%s=%s: cannot open: %s; mount the secret there or unset %s", variable,
-		    path, strerror(errno), variable);
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
-		die(EX_NOPERM, "%s=%s: not a regular file", variable, path);
+		    shown, strerror(errno), variable);
+	if (fstat(fd, &st) != 0)
+		die(EX_IOERR, "%s=%s: cannot stat: %s", variable, shown, strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		die(EX_NOPERM, "%s=%s: not a regular file", variable, shown);
 	if (!key_text_read(fd, path, spec, given->text, &given->len))
 		die(EX_DATAERR, "%s=%s: not a valid %s key of %zu bytes; fix the secret",
 		    variable, path, format_name(spec->format), spec->bytes);
@@ -160,11 +166,11 @@ static void create_key(struct resolver *r, struct key *key)
 	sodium_memzero(raw, sizeof raw);
 	key->len = format_text_len(spec->format, spec->bytes);
 	if (key_file_publish(r->dir, spec, key->text, key->len))
-		set_key(key, KEY_CREATED, NULL, key->text, key->len);
-	else if (!key_file_read(r->dir, spec, key->text, &key->len))
-		die(EX_IOERR, "%s: published by another process, then gone", r->path);
+		key->state = KEY_CREATED;
+	else if (key_file_read(r->dir, spec, key->text, &key->len))
+		key->state = KEY_LOADED; /* another container won the race */
 	else
-		set_key(key, KEY_LOADED, NULL, key->text, key->len);
+		die(EX_IOERR, "%s: published by another process, then gone", r->path);
 }
 
 static void adopt_key(struct resolver *r, struct key *key, const struct given *given)
@@ -178,49 +184,69 @@ static void adopt_key(struct resolver *r, struct key *key, const struct given *g
 	use_stored(r, key, given); /* another container won: agree or conflict */
 }
 
-static void resolve_one(struct resolver *r, struct key *key)
+static void set_path(struct resolver *r, const struct key_spec *spec)
+{
+	snprintf(r->path, sizeof r->path, "%s/%s", r->dir->path, spec->name);
+}
+
+/* First pass, nothing written: take what exists (the key file, NAME_FILE)
+ * and refuse every mistake, so that a refusal never leaves half a set.
+ * Returns true when the key still has to be adopted or created. */
+static bool resolve_without_writing(struct resolver *r, struct key *key,
+                                    struct given *given)
 {
 	const struct key_spec *spec = key->spec;
-	struct given given = { 0 };
-	snprintf(r->path, sizeof r->path, "%s/%s", r->dir->path, spec->name);
-	read_given(spec, &given);
-
-	if (key_file_read(r->dir, spec, key->text, &key->len)) {
-		use_stored(r, key, &given);
-	} else if (given.from_file_var) {
-		set_key(key, KEY_FROM_FILE_VAR, given.source, given.text, given.len);
-	} else if (r->policy->read_only) {
-		key->state = KEY_MISSING;
-		key->source = NULL;
-	} else if (r->policy->no_create && !given.present) {
-		/* before any write, so DIR is not even created */
+	set_path(r, spec);
+	read_given(spec, given);
+	key->state = KEY_MISSING;
+	key->source = NULL;
+	if (key_file_read(r->dir, spec, key->text, &key->len))
+		use_stored(r, key, given);
+	else if (given->from_file_var)
+		set_key(key, KEY_FROM_FILE_VAR, given->source, given->text, given->len);
+	else if (r->policy->read_only)
+		return false;
+	else if (r->policy->no_create && !given->present)
 		die(EX_CONFIG,
 		    "%s: missing, and --no-create forbids a new key; restore %s from a backup (data encrypted with the old key needs it)",
 		    spec->name, r->path);
-	} else {
-		prepare_to_write(r, spec);
-		/* look again, under the lock: another container may have won */
-		if (key_file_read(r->dir, spec, key->text, &key->len))
-			use_stored(r, key, &given);
-		else if (given.present) /* adopting is no new key: --no-create allows it */
-			adopt_key(r, key, &given);
-		else
-			create_key(r, key);
-	}
-	sodium_memzero(&given, sizeof given);
-	if (key->state != KEY_MISSING)
-		fingerprint(key->text, key->len, key->fingerprint);
+	else
+		return true;
+	return false;
+}
+
+/* Second pass: publish NAME's value or a new key. */
+static void resolve_by_writing(struct resolver *r, struct key *key, const struct given *given)
+{
+	set_path(r, key->spec);
+	prepare_to_write(r, key->spec);
+	/* look again, under the lock: another container may have won */
+	if (key_file_read(r->dir, key->spec, key->text, &key->len))
+		use_stored(r, key, given);
+	else if (given->present) /* adopting is no new key: --no-create allows it */
+		adopt_key(r, key, given);
+	else
+		create_key(r, key);
 }
 
 void keys_resolve(const struct key_list *list, const struct key_policy *policy,
                   struct key_dir *dir, struct key *keys)
 {
+	static struct given givens[KEYS_MAX];
+	bool pending[KEYS_MAX] = { false };
 	struct resolver resolver = { .policy = policy, .dir = dir };
 	key_dir_open(dir);
 	for (size_t i = 0; i < list->count; i++) {
 		keys[i].spec = &list->specs[i];
-		resolve_one(&resolver, &keys[i]);
+		pending[i] = resolve_without_writing(&resolver, &keys[i], &givens[i]);
 	}
+	for (size_t i = 0; i < list->count; i++)
+		if (pending[i])
+			resolve_by_writing(&resolver, &keys[i], &givens[i]);
+	sodium_memzero(givens, sizeof givens);
+	for (size_t i = 0; i < list->count; i++)
+		if (keys[i].state != KEY_MISSING)
+			fingerprint(keys[i].text, keys[i].len, keys[i].fingerprint);
 	key_dir_tidy(dir);
 	key_dir_close(dir);
 }

@@ -1,8 +1,11 @@
-/* keys.h - deciding each key's value, in this order of trust:
- *   NAME_FILE (a mounted secret), else the key file DIR/NAME, checked
- *   against NAME from the environment when both exist; a missing key file
- *   takes NAME's value ("adopted") or new random bytes ("created").
- * A key file that exists is never replaced, whatever the environment says. */
+/* keys.h - deciding each key's value:
+ *   the key file DIR/NAME when it exists (checked against NAME or
+ *   NAME_FILE when one is given too: a difference is a conflict);
+ *   else NAME_FILE's contents (a mounted secret; nothing written);
+ *   else NAME's value, published ("adopted");
+ *   else new random bytes, published ("created").
+ * Every key is checked before anything is written, and a key file that
+ * exists is never replaced, whatever the environment says. */
 #ifndef KEYSHIM_KEYS_H
 #define KEYSHIM_KEYS_H
 

@@ -54,22 +54,71 @@ void key_dir_close(struct key_dir *dir)
 	dir->fd = -1;
 }
 
+/* fsync the directory holding `path`, so a new entry in it survives a
+ * power cut as surely as the key files inside it. */
+static bool sync_parent(const char *path)
+{
+	char parent[PATH_MAX];
+	if (snprintf(parent, sizeof parent, "%s", path) >= (int)sizeof parent)
+		return false;
+	char *slash = strrchr(parent, '/');
+	if (!slash)
+		strcpy(parent, ".");
+	else if (slash == parent)
+		parent[1] = '\0';
+	else
+		*slash = '\0';
+	int fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	bool synced = fd >= 0 && fsync(fd) == 0;
+	if (fd >= 0)
+		close(fd);
+	return synced;
+}
+
 static void create_dir(struct key_dir *dir)
 {
-	if (mkdir(dir->path, 0700) != 0 && errno != EEXIST)
+	if (mkdir(dir->path, 0700) == 0) {
+		dir->created = true;
+		if (!sync_parent(dir->path))
+			die(EX_IOERR, "%s: cannot flush the parent of the new key directory: %s",
+			    dir->path, strerror(errno));
+	} else if (errno != EEXIST) {
 		die(exit_code_for_create(errno), "%s: cannot create key directory: %s; mount the volume's directory there",
 		    dir->path, strerror(errno));
+	}
 	if (!key_dir_open(dir))
 		die(EX_CANTCREAT, "%s: key directory vanished while being created", dir->path);
 }
 
-/* As root for another user, a directory that root owns (a fresh volume, or
- * one we just made) is handed to that user, mode 0700. A directory that
- * belongs to anyone else is left alone. */
+static bool dir_is_empty(struct key_dir *dir)
+{
+	int fd = dup(dir->fd);
+	DIR *stream = fd >= 0 ? fdopendir(fd) : NULL;
+	bool empty = stream != NULL;
+	if (!stream) {
+		if (fd >= 0)
+			close(fd);
+		return false;
+	}
+	rewinddir(stream);
+	for (struct dirent *entry; empty && (entry = readdir(stream));)
+		empty = strcmp(entry->d_name, ".") == 0 || strcmp(entry->d_name, "..") == 0;
+	closedir(stream);
+	return empty;
+}
+
+/* As root for another user, a key directory that root owns and that is
+ * ours alone (made by this run, or an empty fresh volume) is handed to
+ * that user, mode 0700. Anything else is left as it is: a volume that
+ * holds other data, or a shared or sticky directory such as /tmp. */
 static void hand_over_dir(struct key_dir *dir)
 {
 	struct stat st;
-	if (!dir->hand_over || fstat(dir->fd, &st) != 0 || st.st_uid != 0)
+	if (!dir->hand_over)
+		return;
+	if (fstat(dir->fd, &st) != 0)
+		die(EX_IOERR, "%s: cannot stat key directory: %s", dir->path, strerror(errno));
+	if (st.st_uid != 0 || (st.st_mode & S_ISVTX) || !(dir->created || dir_is_empty(dir)))
 		return;
 	if (fchown(dir->fd, dir->owner_uid, dir->owner_gid) != 0 || fchmod(dir->fd, 0700) != 0)
 		die(exit_code_for_errno(errno), "%s: cannot give key directory to uid %u: %s",
@@ -212,6 +261,9 @@ bool key_file_read(struct key_dir *dir, const struct key_spec *spec,
 	int fd = openat(dir->fd, spec->name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0 && errno == ENOENT)
 		return false;
+	if (fd < 0 && errno == ENXIO) /* a socket */
+		die(EX_NOPERM, "%s/%s: not a regular file; move it away, a key file must be a plain file",
+		    dir->path, spec->name);
 	if (fd < 0 && errno == ELOOP)
 		die(EX_NOPERM, "%s/%s: is a symbolic link; keyshim reads only plain files: replace it with the key file itself",
 		    dir->path, spec->name);

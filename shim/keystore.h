@@ -21,6 +21,7 @@ struct key_dir {
 	const char *path;
 	int fd;           /* -1 until opened */
 	bool prepared;    /* created if missing, locked, stale files gone */
+	bool created;     /* this run made DIR */
 	bool read_only;   /* check mode: change nothing */
 	uid_t owner_uid;  /* whom key files belong to: the service's user */
 	gid_t owner_gid;

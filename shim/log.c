@@ -23,6 +23,9 @@ static void emit(const char *prefix, const char *fmt, va_list ap)
 	size_t len = (size_t)head + (body < 0 ? 0 : (size_t)body);
 	if (len > sizeof line - 2)
 		len = sizeof line - 2; /* truncated: still one line */
+	for (size_t i = 0; i < len; i++) /* a newline in a path must not split it */
+		if ((unsigned char)line[i] < 0x20 || line[i] == 0x7f)
+			line[i] = '?';
 	line[len++] = '\n';
 	ssize_t ignored = write(STDERR_FILENO, line, len);
 	(void)ignored; /* nowhere left to report a failing stderr */

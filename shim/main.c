@@ -65,9 +65,9 @@ static int count_missing(void)
 int main(int argc, char **argv)
 {
 	log_set_exit_hook(wipe_keys);
+	sodium_set_misuse_handler(random_failure); /* sodium_init may need it */
 	if (sodium_init() < 0)
 		die(EX_OSERR, "libsodium failed to start");
-	sodium_set_misuse_handler(random_failure);
 
 	cli_parse(argc, argv, &options);
 	log_set_verbosity(options.verbosity);

@@ -85,9 +85,11 @@ bool mount_find(const char *text, const char *path, struct mount_entry *found)
 static bool canonical_path(const char *path, char out[PATH_MAX])
 {
 	char full[PATH_MAX], head[PATH_MAX], cwd[PATH_MAX];
+	if (path[0] != '/' && !getcwd(cwd, sizeof cwd))
+		return false;
 	int len = path[0] == '/'
 	    ? snprintf(full, sizeof full, "%s", path)
-	    : snprintf(full, sizeof full, "%s/%s", getcwd(cwd, sizeof cwd) ? cwd : "", path);
+	    : snprintf(full, sizeof full, "%s/%s", cwd, path);
 	if (len < 0 || len >= (int)sizeof full || full[0] != '/')
 		return false;
 	strcpy(head, full);
@@ -161,7 +163,8 @@ bool dir_is_ephemeral(const char *dir, char *why, size_t why_size)
 		         holder.fs_type);
 		return true;
 	}
-	if (strcmp(holder.fs_type, "tmpfs") == 0 || strcmp(holder.fs_type, "ramfs") == 0) {
+	if (strcmp(holder.fs_type, "tmpfs") == 0 || strcmp(holder.fs_type, "ramfs") == 0 ||
+	    strcmp(holder.fs_type, "devtmpfs") == 0) {
 		snprintf(why, why_size, "it is on %s mounted at %s, which is lost on restart",
 		         holder.fs_type, holder.mount_point);
 		return true;

@@ -27,7 +27,7 @@ bool mount_find(const char *mountinfo_text, const char *path,
                 struct mount_entry *found);
 
 /* Decide whether `dir` (which need not exist yet) is ephemeral: on the
- * container's root filesystem, or on tmpfs or ramfs. Returns true when it
+ * container's root filesystem, or on tmpfs, ramfs or devtmpfs. Returns true when it
  * is, with the reason in `why`. Unreadable mountinfo counts as ephemeral
  * (fail closed), with that said in `why`. */
 bool dir_is_ephemeral(const char *dir, char *why, size_t why_size);
