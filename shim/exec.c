@@ -113,11 +113,10 @@ static void block_signals(sigset_t *blocked, sigset_t *original)
 static _Noreturn void start_child(char **argv, char **envp, const sigset_t *original)
 {
 	setpgid(0, 0);
-	if (isatty(STDIN_FILENO)) {
-		signal(SIGTTOU, SIG_IGN);
+	/* SIGTTOU is still blocked here, so tcsetpgrp() from what is now a
+	 * background group works, and the disposition we inherited is kept. */
+	if (isatty(STDIN_FILENO))
 		tcsetpgrp(STDIN_FILENO, getpgrp());
-		signal(SIGTTOU, SIG_DFL);
-	}
 	sigprocmask(SIG_SETMASK, original, NULL);
 	exec_command(argv, envp);
 }
@@ -179,6 +178,8 @@ static _Noreturn __attribute__((noinline)) void supervise(char **argv, char **en
 	setpgid(child, child); /* also here, so signals never miss the group */
 	env_wipe();
 	wipe_secrets();
+	/* no core dump or same-user ptrace of the process that held the keys */
+	prctl(PR_SET_DUMPABLE, 0);
 	log_debug("supervising %s as process %d", argv[0], (int)child);
 
 	for (;;) {

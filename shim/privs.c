@@ -14,15 +14,15 @@
 /* A whole decimal id: digits only, no sign, fits in 31 bits. */
 static bool parse_id(const char *text, unsigned *id)
 {
-	unsigned long value = 0;
+	unsigned long long value = 0; /* 10 digits fit, even where long is 32 bits */
 	if (!*text || strlen(text) > 10)
 		return false;
 	for (const char *p = text; *p; p++) {
 		if (*p < '0' || *p > '9')
 			return false;
-		value = value * 10 + (unsigned long)(*p - '0');
+		value = value * 10 + (unsigned long long)(*p - '0');
 	}
-	if (value > 0x7fffffffUL)
+	if (value > 0x7fffffffULL)
 		return false;
 	*id = (unsigned)value;
 	return true;
@@ -83,8 +83,13 @@ static void resolve_ids(char *user, const char *group, struct run_as *run_as)
 		    user, user);
 	run_as->gid = entry.pw_gid;
 	run_as->group_count = RUN_AS_GROUPS_MAX;
-	if (getgrouplist(entry.pw_name, entry.pw_gid, run_as->groups, &run_as->group_count) < 0)
-		die(EX_NOUSER, "-u: user '%s' is in more than %d groups", user, RUN_AS_GROUPS_MAX);
+	errno = 0;
+	if (getgrouplist(entry.pw_name, entry.pw_gid, run_as->groups, &run_as->group_count) < 0) {
+		if (run_as->group_count > RUN_AS_GROUPS_MAX) /* the one failure that sets it */
+			die(EX_NOUSER, "-u: user '%s' is in more than %d groups", user, RUN_AS_GROUPS_MAX);
+		die(EX_OSERR, "-u: cannot read /etc/group for user '%s': %s", user,
+		    errno ? strerror(errno) : "unknown error");
+	}
 }
 
 void run_as_lookup(const char *spec, struct run_as *run_as)
