@@ -11,6 +11,7 @@ import fcntl
 import os
 import re
 import shutil
+import socket
 import stat
 import time
 
@@ -382,11 +383,15 @@ def test_symlinked_key_file_77(ns, tmp_path, target):
         run_failing(ns, vol, ["-k", "K"] + mode, EX_NOPERM, str(vol.mnt / "K"), "symbolic link")
 
 
-@pytest.mark.parametrize("kind", ["directory", "fifo"])
+@pytest.mark.parametrize("kind", ["directory", "fifo", "socket"])
 def test_key_path_not_a_regular_file_77(ns, kind):
     vol = ns.volume()
     if kind == "directory":
         (vol.data / "K").mkdir(mode=0o700)
+    elif kind == "socket":
+        listener = socket.socket(socket.AF_UNIX)
+        listener.bind(str(vol.data / "K"))
+        listener.close()
     else:
         os.mkfifo(vol.data / "K", 0o600)
     for mode in (["init"], ["check"]):
@@ -620,3 +625,92 @@ def test_verbose_output_holds_no_value(ns, tmp_path):
         for output in outputs:
             assert value not in output
     assert any("AIRFLOW__CORE__FERNET_KEY" in o for o in outputs)  # it did say something
+
+
+# --- regressions from the code review ----------------------------------------
+
+@pytest.mark.parametrize("args", [
+    ["-k", "K", "init", "--", "/bin/echo", "hi"],    # words after init are not an exec
+    ["-k", "K", "/bin/echo", "--", "hello"],         # no -- before the command
+    ["-k", "K", "init", "-v"],                       # options come before the command word
+])
+def test_arguments_are_never_permuted(ns, args):
+    """getopt_long must not reorder argv: each of these would once have
+    run a different program than the one written."""
+    vol = ns.volume()
+    run_failing(ns, vol, args, EX_USAGE)
+
+
+def test_option_value_dashdash_is_not_the_separator(ns, tmp_path):
+    """In `-k K --dir -- init`, the "--" is -d's value, not the end of the
+    options: this is init in a directory called "--"."""
+    vol = ns.volume()
+    result = ns.run(["-k", "K", "--allow-ephemeral", "--dir", "--", "init"], volume=None,
+                    dir_option=False, setup=f"cd {vol.mnt}")
+    assert result.returncode == 0, result.stderr
+    assert (vol.mnt / "--" / "K").is_file()  # made in ./--, relative to the cwd
+    assert table(result.stdout)["K"][1] == "created"
+
+
+def test_name_file_holding_a_key_is_never_echoed(ns):
+    """K_FILE=<the key itself> is an easy slip; the error must not show it."""
+    vol = ns.volume()
+    value = b64()
+    result = run_failing(ns, vol, ["-k", "K", "init"], EX_CONFIG, "K_FILE", "not shown",
+                         env={"K_FILE": value})
+    assert value not in result.stdout + result.stderr
+
+
+def test_key_named_like_another_keys_file_variable_64(ns):
+    vol = ns.volume()
+    run_failing(ns, vol, ["-k", "A", "-k", "A_FILE", "init"], EX_USAGE, "A_FILE")
+
+
+@pytest.mark.parametrize("case", ["no-create", "missing-name-file"])
+def test_refusal_writes_nothing_even_after_a_good_key(ns, case):
+    """All keys are checked before any is written: a refusal on the second
+    key must not leave the first one (or the directory) behind."""
+    vol = ns.volume()
+    if case == "no-create":
+        args, env, code = ["-d", str(vol.mnt / "keys"), "--no-create", "-k", "A", "-k", "B", "init"], \
+            {"A": b64()}, EX_CONFIG
+    else:
+        args, env, code = ["-d", str(vol.mnt / "keys"), "-k", "A", "-k", "B", "init"], \
+            {"B_FILE": "/nonexistent/secret"}, EX_CONFIG
+    run_failing(ns, vol, args, code, env=env)
+    assert vol.files() == []
+
+
+@pytest.mark.parametrize("kind", ["other-data", "sticky"])
+def test_root_with_u_leaves_shared_directories_alone(ns, kind):
+    """-u hands only a directory it made, or an empty one, to the user:
+    never a volume holding other data, never a sticky /tmp-like one."""
+    vol = ns.volume()
+    if kind == "other-data":
+        (vol.data / "database.db").write_text("not ours")
+        os.chmod(vol.data, 0o755)
+    else:
+        os.chmod(vol.data, 0o1777)
+    mode_before = stat.S_IMODE(os.stat(vol.data).st_mode)
+    result = ns.run(["-u", "1001:1001", "-k", "K", "init"], volume=vol)
+    assert result.returncode == 0, result.stderr
+    st = os.stat(vol.data)
+    assert (st.st_uid, stat.S_IMODE(st.st_mode)) == (0, mode_before)
+    assert os.stat(vol.data / "K").st_uid == 1001
+
+
+def test_root_with_u_hands_over_an_empty_fresh_volume(ns):
+    vol = ns.volume()
+    os.chmod(vol.data, 0o755)
+    result = ns.run(["-u", "1001:1001", "-k", "K", "init"], volume=vol)
+    assert result.returncode == 0, result.stderr
+    st = os.stat(vol.data)
+    assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (1001, 1001, 0o700)
+
+
+def test_newline_in_a_path_keeps_the_error_on_one_line(ns, tmp_path):
+    vol = ns.volume()
+    result = ns.run(["-k", "K", "-d", str(vol.mnt) + "/a\nb", "init"], volume=vol,
+                    dir_option=False, env={"K_FILE": "/no/such\nfile"})
+    assert result.returncode == EX_CONFIG, result.stderr
+    assert len(result.stderr.splitlines()) == 1, result.stderr

@@ -205,12 +205,16 @@ def test_getrandom_failure(ns_static, tmp_path, nth):
     clean_start(ns, vol, {})
 
 
-def test_no_hard_links_falls_back_to_rename(ns_static, tmp_path):
-    """linkat refused (a filesystem without hard links): the key is
-    published with renameat2(RENAME_NOREPLACE) instead."""
+@pytest.mark.parametrize("inject", [
+    # a filesystem without hard links: published with renameat2(RENAME_NOREPLACE)
+    "linkat:error=EPERM",
+    # no locks (some network filesystems): link(2) alone keeps creation safe
+    "flock:error=ENOLCK",
+])
+def test_missing_filesystem_feature_still_creates_keys(ns_static, tmp_path, inject):
     ns = ns_static
     vol = ns.volume()
-    result = run_traced(ns, vol, keyshim_args(vol), inject=["linkat:error=EPERM"])
+    result = run_traced(ns, vol, keyshim_args(vol), inject=[inject])
     assert result.returncode == 0, result.stderr
     assert sorted(assert_whole_or_nothing(vol)) == KEYS
     clean_start(ns, vol, {k: valid_key(vol, k) for k in KEYS})
@@ -225,17 +229,6 @@ def test_link_and_rename_both_fail(ns_static, tmp_path):
     assert "I/O error" in one_line(result.stderr)
     assert assert_whole_or_nothing(vol) == {}
     clean_start(ns, vol, {})
-
-
-def test_flock_failure_goes_on_without_lock(ns_static, tmp_path):
-    """No locks (some network filesystems): link(2) alone keeps creation
-    safe, so keyshim goes on and creates the keys."""
-    ns = ns_static
-    vol = ns.volume()
-    result = run_traced(ns, vol, keyshim_args(vol), inject=["flock:error=ENOLCK"])
-    assert result.returncode == 0, result.stderr
-    assert sorted(assert_whole_or_nothing(vol)) == KEYS
-    clean_start(ns, vol, {k: valid_key(vol, k) for k in KEYS})
 
 
 def test_directory_fsync_failure_after_link(ns_static, tmp_path):
