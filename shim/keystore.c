@@ -164,9 +164,13 @@ void key_dir_prepare(struct key_dir *dir)
 	if (dir->fd < 0)
 		create_dir(dir);
 	hand_over_dir(dir);
-	int rc;
-	while ((rc = flock(dir->fd, LOCK_EX)) != 0 && errno == EINTR)
-		;
+	int rc = flock(dir->fd, LOCK_EX | LOCK_NB);
+	if (rc != 0 && errno == EWOULDBLOCK) {
+		/* say so: a paused container holding the lock would look like a hang */
+		log_info("%s: waiting for another keyshim that is creating keys here", dir->path);
+		while ((rc = flock(dir->fd, LOCK_EX)) != 0 && errno == EINTR)
+			;
+	}
 	if (rc == 0)
 		temp_files(dir, true);
 	else /* no locks here (some network filesystems): link(2) alone keeps

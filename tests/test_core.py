@@ -714,3 +714,25 @@ def test_newline_in_a_path_keeps_the_error_on_one_line(ns, tmp_path):
                     dir_option=False, env={"K_FILE": "/no/such\nfile"})
     assert result.returncode == EX_CONFIG, result.stderr
     assert len(result.stderr.splitlines()) == 1, result.stderr
+
+
+def test_waiting_for_the_lock_is_said_then_creation_goes_on(ns):
+    """Another process holds the directory lock (a paused container in the
+    middle of creating keys): keyshim says it waits, and creates the key
+    once the lock is free."""
+    vol = ns.volume()
+    holder = os.open(vol.data, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(holder, fcntl.LOCK_EX)
+        proc = ns.popen(["-k", "K", "init"], volume=vol)
+        # keyshim writes this line and then blocks on the lock: a sync point
+        waiting = proc.stderr.readline()
+        assert "waiting for another keyshim" in waiting, waiting
+        assert proc.poll() is None and vol.files() == []
+    finally:
+        fcntl.flock(holder, fcntl.LOCK_UN)
+        os.close(holder)
+    out, err = proc.communicate(timeout=30)
+    ns.record(proc.returncode, out, waiting + err)
+    assert proc.returncode == 0, err
+    assert table(out)["K"][1] == "created"
