@@ -31,3 +31,27 @@ podman_env() {
 }
 
 BUILD_PACKAGES=(gcc musl-tools meson ninja-build pkg-config binutils)
+CHECK_BUILD_PACKAGES=(libsodium-dev clang)
+
+# meson_build DIR LOG SETUP-ARGS...: configure DIR once, then build it.
+meson_build() {
+	local dir=$1 log=$2
+	shift 2
+	if [ ! -f "$dir/build.ninja" ]; then
+		mkdir -p "$REPO/.deps"
+		meson setup "$dir" "$@" >"$REPO/.deps/$log" || { cat "$REPO/.deps/$log"; exit 1; }
+	fi
+	flock /tmp/keyshim-build.lock ninja -C "$dir" >/dev/null
+}
+
+# The sanitizer build: the same sources with ASan+UBSan and the libFuzzer
+# harnesses; clang, glibc and Debian's libsodium.
+build_asan() {
+	CC=clang meson_build build/asan meson-asan.log -Db_sanitize=address,undefined \
+		-Db_lundef=false --buildtype=debugoptimized -Dfuzz=true
+}
+
+# The valgrind build: glibc, Debian's libsodium, no sanitizers.
+build_plain() {
+	CC=gcc meson_build build/plain meson-plain.log --buildtype=debug
+}
