@@ -90,20 +90,29 @@ static void create_dir(struct key_dir *dir)
 		die(EX_CANTCREAT, "%s: key directory vanished while being created", dir->path);
 }
 
-static bool dir_is_empty(struct key_dir *dir)
+/* A stream over DIR's entries from the start, on a dup of dir->fd (which
+ * shares its offset with earlier scans, hence the rewind); NULL if none. */
+static DIR *open_entries(struct key_dir *dir)
 {
 	int fd = dup(dir->fd);
 	DIR *stream = fd >= 0 ? fdopendir(fd) : NULL;
-	bool empty = stream != NULL;
 	if (!stream) {
 		if (fd >= 0)
 			close(fd);
-		return false;
+		return NULL;
 	}
 	rewinddir(stream);
+	return stream;
+}
+
+static bool dir_is_empty(struct key_dir *dir)
+{
+	DIR *stream = open_entries(dir);
+	bool empty = stream != NULL;
 	for (struct dirent *entry; empty && (entry = readdir(stream));)
 		empty = strcmp(entry->d_name, ".") == 0 || strcmp(entry->d_name, "..") == 0;
-	closedir(stream);
+	if (stream)
+		closedir(stream);
 	return empty;
 }
 
@@ -132,15 +141,10 @@ static void hand_over_dir(struct key_dir *dir)
  * temporary file exists. */
 static size_t temp_files(struct key_dir *dir, bool remove)
 {
-	int fd = dup(dir->fd);
-	DIR *stream = fd >= 0 ? fdopendir(fd) : NULL;
+	DIR *stream = open_entries(dir);
 	size_t seen = 0;
-	if (!stream) {
-		if (fd >= 0)
-			close(fd);
+	if (!stream)
 		return 0;
-	}
-	rewinddir(stream); /* the dup shares dir->fd's offset with earlier scans */
 	for (struct dirent *entry; (entry = readdir(stream));) {
 		if (strncmp(entry->d_name, KEYSTORE_TEMP_PREFIX, strlen(KEYSTORE_TEMP_PREFIX)) != 0)
 			continue;
