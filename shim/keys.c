@@ -58,9 +58,9 @@ static void read_file_var(const struct key_spec *spec, const char *variable,
 		die(EX_IOERR, "%s=%s: cannot stat: %s", variable, shown, strerror(errno));
 	if (!S_ISREG(st.st_mode))
 		die(EX_NOPERM, "%s=%s: not a regular file", variable, shown);
-	if (!key_text_read(fd, path, spec, given->text, &given->len))
+	if (!key_text_read(fd, shown, spec, given->text, &given->len))
 		die(EX_DATAERR, "%s=%s: not a valid %s key of %zu bytes; fix the secret",
-		    variable, path, format_name(spec->format), spec->bytes);
+		    variable, shown, format_name(spec->format), spec->bytes);
 	close(fd);
 	given->present = true;
 	given->from_file_var = true;
