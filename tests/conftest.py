@@ -5,6 +5,7 @@ volume, and check after every test that no key value reached any output."""
 import hashlib
 import os
 import pathlib
+import re
 import subprocess
 
 import pytest
@@ -26,6 +27,20 @@ def fingerprint(value):
     if isinstance(value, str):
         value = value.encode()
     return hashlib.blake2b(value, digest_size=8).hexdigest()
+
+
+STATE_LINE = re.compile(
+    r"keyshim: (\w+) (created|loaded|adopted|file|env) ([0-9a-f]{16}) \((.*)\)$")
+
+
+def states(stderr):
+    """{NAME: (STATE, FINGERPRINT)} from keyshim's per-key log lines."""
+    found = {}
+    for line in stderr.splitlines():
+        m = STATE_LINE.match(line)
+        if m:
+            found[m[1]] = (m[2], m[3])
+    return found
 
 
 class Volume:

@@ -17,12 +17,10 @@ import time
 
 import pytest
 
-from conftest import AIRFLOW, SEMAPHORE, fingerprint
+from conftest import AIRFLOW, SEMAPHORE, fingerprint, states
 
 EX_USAGE, EX_DATAERR, EX_NOPERM, EX_CONFIG = 64, 65, 77, 78
 TEMP_PREFIX = ".keyshim-tmp-"
-STATE_LINE = re.compile(
-    r"keyshim: (\w+) (created|loaded|adopted|file|env) ([0-9a-f]{16}) \((.*)\)$")
 
 
 # --- helpers -------------------------------------------------------------
@@ -37,16 +35,6 @@ def fp_service(*names):
 def exported(stdout):
     """{NAME: FINGERPRINT} from fp_service's output."""
     return {f[0]: f[1] for f in (line.split() for line in stdout.splitlines()) if len(f) >= 2}
-
-
-def states(stderr):
-    """{NAME: (STATE, FINGERPRINT)} from keyshim's log lines."""
-    found = {}
-    for line in stderr.splitlines():
-        m = STATE_LINE.match(line)
-        if m:
-            found[m[1]] = (m[2], m[3])
-    return found
 
 
 def table(stdout):

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from conftest import SEMAPHORE, fingerprint
+from conftest import SEMAPHORE, fingerprint, states
 
 # What the service reports: its ids, then each key's fingerprint.
 REPORT = ("grep -E '^(Uid|Gid|Groups):' /proc/self/status; "
@@ -31,8 +31,8 @@ def service_fingerprints(out):
 
 
 def logged(err, state):
-    """NAME -> FINGERPRINT of keyshim's `NAME STATE FINGERPRINT` lines."""
-    return dict(re.findall(rf"keyshim: (\S+) {state} ([0-9a-f]{{16}})", err))
+    """NAME -> FINGERPRINT of keyshim's log lines in that state."""
+    return {name: fp for name, (got, fp) in states(err).items() if got == state}
 
 
 def run_service(ns, vol, user, script=REPORT, args=(), **kwargs):
