@@ -5,8 +5,10 @@ export LC_ALL=C DEBIAN_FRONTEND=noninteractive
 REPO=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/../.." && pwd -P)
 cd "$REPO"
 
-# need_packages PKG... : apt-get install whichever of them is missing
-# (one `apt-get update` per machine run, only when something is missing).
+# need_packages PKG... : apt-get install whichever of them is missing,
+# after an `apt-get update` (only when something is missing: a fresh
+# machine's indexes may be absent or stale, and a marker file could not
+# tell).
 need_packages() {
 	local missing=() pkg
 	for pkg in "$@"; do
@@ -17,9 +19,7 @@ need_packages() {
 	echo "installing: ${missing[*]}"
 	local sudo=
 	[ "$(id -u)" -eq 0 ] || sudo="sudo -n"
-	if [ ! -e /tmp/.keyshim-apt-updated ]; then
-		$sudo apt-get update -qq >/dev/null && touch /tmp/.keyshim-apt-updated
-	fi
+	$sudo apt-get update -qq >/dev/null
 	$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
