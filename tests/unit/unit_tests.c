@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "accept.h"
+#include "conffile.h"
 #include "encoding.h"
 #include "keyspec.h"
 #include "mounts.h"
@@ -214,6 +215,108 @@ static void test_mountinfo(void)
 	CHECK(mount_find(stacked, "/data", &e) && strcmp(e.fs_type, "tmpfs") == 0);
 }
 
+/* The configuration-file readers (shim/json.c, shim/ini.c). */
+static enum conf_result json_get(const char *doc, const char *field, char *out, size_t size)
+{
+	size_t len;
+	char why[200];
+	enum conf_result r = json_get_string(doc, strlen(doc), field, out, size, &len, why, sizeof why);
+	if (r == CONF_FOUND && len != strlen(out))
+		return CONF_MALFORMED;
+	return r;
+}
+
+static enum conf_result ini(const char *doc, const char *sect, const char *opt, char *out)
+{
+	size_t len;
+	char why[200];
+	return ini_get(doc, strlen(doc), sect, opt, out, 256, &len, why, sizeof why);
+}
+
+/* {"x": [[...]]}: an object holding `arrays` nested arrays. */
+static void nested(char *doc, int arrays)
+{
+	strcpy(doc, "{\"x\":");
+	for (int i = 0; i < arrays; i++)
+		strcat(doc, "[");
+	for (int i = 0; i < arrays; i++)
+		strcat(doc, "]");
+	strcat(doc, "}");
+}
+
+static void test_json(void)
+{
+	char out[256];
+	CHECK(json_get("{\"access_key_encryption\": \"a+/=\"}", "access_key_encryption", out, sizeof out) == CONF_FOUND &&
+	      strcmp(out, "a+/=") == 0);
+	CHECK(json_get(" {\"x\":[1,-2.5e3,{\"y\":null}],\"k\":\"\\u00e9\\ud83d\\ude00\\n\"} ", "k", out, sizeof out) == CONF_FOUND &&
+	      strcmp(out, "\xc3\xa9\xf0\x9f\x98\x80\n") == 0);
+	CHECK(json_get("{\"a\": \"1\"}", "k", out, sizeof out) == CONF_ABSENT && out[0] == '\0');
+	CHECK(json_get("{}", "k", out, sizeof out) == CONF_ABSENT);
+	CHECK(json_get("{\"k\": \"a\", \"k\": \"b\"}", "k", out, sizeof out) == CONF_MALFORMED); /* duplicate */
+	CHECK(json_get("{\"k\": 1}", "k", out, sizeof out) == CONF_MALFORMED);            /* not a string */
+	CHECK(json_get("{\"K\": \"a\"}", "k", out, sizeof out) == CONF_MALFORMED);          /* Go reads it */
+	CHECK(json_get("{\"\xe2\x84\xaa\": \"a\"}", "k", out, sizeof out) == CONF_MALFORMED); /* Kelvin sign */
+	CHECK(json_get("{\"k\": \"secret\"} x", "k", out, sizeof out) == CONF_MALFORMED && out[0] == '\0');
+	CHECK(json_get("{\"k\": \"a\\u0000b\"}", "k", out, sizeof out) == CONF_MALFORMED);
+	CHECK(json_get("{\"k\": \"\\ud800\"}", "k", out, sizeof out) == CONF_MALFORMED);
+	CHECK(json_get("{\"k\": \"\xc0\xaf\"}", "k", out, sizeof out) == CONF_MALFORMED); /* overlong */
+	CHECK(json_get("{\"k\": \"a\tb\"}", "k", out, sizeof out) == CONF_MALFORMED);      /* raw tab */
+	CHECK(json_get("{\"x\": NaN, \"k\": \"a\"}", "k", out, sizeof out) == CONF_MALFORMED);
+	CHECK(json_get("{\"x\": 01}", "k", out, sizeof out) == CONF_MALFORMED);
+	CHECK(json_get("{\"x\": [1,]}", "k", out, sizeof out) == CONF_MALFORMED);
+	CHECK(json_get("\xef\xbb\xbf{}", "k", out, sizeof out) == CONF_MALFORMED);        /* BOM */
+	CHECK(json_get("[]", "k", out, sizeof out) == CONF_MALFORMED);
+	CHECK(json_get("{\"k\": \"12345\"}", "k", out, 5) == CONF_MALFORMED);             /* too long */
+	CHECK(json_get("{\"k\": \"1234\"}", "k", out, 5) == CONF_FOUND);
+	char deep[200];
+	nested(deep, 64);
+	CHECK(json_get(deep, "k", out, sizeof out) == CONF_MALFORMED);                     /* 65 deep */
+	nested(deep, 63);
+	CHECK(json_get(deep, "k", out, sizeof out) == CONF_ABSENT);                        /* 64 deep */
+}
+
+static void test_ini(void)
+{
+	char out[256];
+	CHECK(ini("[core]\nfernet_key = abc=\n", "core", "fernet_key", out) == CONF_FOUND && strcmp(out, "abc=") == 0);
+	CHECK(ini("# c\n[core]\n  ; c\nfernet_key:abc\n[api]\n", "core", "fernet_key", out) == CONF_FOUND &&
+	      strcmp(out, "abc") == 0);
+	CHECK(ini("[core]\r\nfernet_key = a\r\n", "core", "fernet_key", out) == CONF_FOUND && strcmp(out, "a") == 0);
+	CHECK(ini("[core]\rfernet_key = a\rx = 1", "core", "fernet_key", out) == CONF_FOUND && strcmp(out, "a") == 0);
+	CHECK(ini("[core]\nk = a\n  b\n\n  # no\n  c\n\n", "core", "k", out) == CONF_FOUND &&
+	      strcmp(out, "a\nb\n\nc") == 0);
+	CHECK(ini("[core]\nk = a # not a comment\n", "core", "k", out) == CONF_FOUND &&
+	      strcmp(out, "a # not a comment") == 0);
+	CHECK(ini("[core]\nk = 50%%\n", "core", "k", out) == CONF_FOUND && strcmp(out, "50%") == 0);
+	CHECK(ini("[DEFAULT]\nk = d\n[core]\n", "core", "k", out) == CONF_FOUND && strcmp(out, "d") == 0);
+	CHECK(ini("[DEFAULT]\nk = d\n[core]\nk = c\n", "core", "k", out) == CONF_FOUND && strcmp(out, "c") == 0);
+	CHECK(ini("[DEFAULT]\nk = d\n", "core", "k", out) == CONF_ABSENT);  /* no [core] */
+	CHECK(ini("[core]\nother = 1\n", "core", "k", out) == CONF_ABSENT);
+	CHECK(ini("[core] trailing\nk = a\n", "core", "k", out) == CONF_FOUND);
+	CHECK(ini("[core]\nk = a\n  [api]\n", "core", "k", out) == CONF_FOUND && strcmp(out, "a\n[api]") == 0);
+	CHECK(ini("[core]\nk = a\nk = b\n", "core", "k", out) == CONF_MALFORMED && out[0] == '\0');
+	CHECK(ini("[core]\nk = a\n[core]\n", "core", "k", out) == CONF_MALFORMED);
+	CHECK(ini("[DEFAULT]\n[DEFAULT]\n[core]\nk = a\n", "core", "k", out) == CONF_FOUND); /* as Python */
+	CHECK(ini("k = a\n", "core", "k", out) == CONF_MALFORMED);          /* no section */
+	CHECK(ini("[core]\nk = a\njunk\n", "core", "k", out) == CONF_MALFORMED);
+	CHECK(ini("[core]\n= a\n", "core", "k", out) == CONF_MALFORMED);
+	CHECK(ini("[core]\nK = a\n", "core", "k", out) == CONF_MALFORMED);  /* Airflow ignores it */
+	CHECK(ini("[Core]\nk = a\n", "core", "k", out) == CONF_MALFORMED);
+	CHECK(ini("[core]\nk = a%b\n", "core", "k", out) == CONF_MALFORMED);
+	CHECK(ini("[core]\nk = %(x)s\nx = 1\n", "core", "k", out) == CONF_MALFORMED);
+	CHECK(ini("[core]\nk = a$HOME\n", "core", "k", out) == CONF_MALFORMED);
+	CHECK(ini("[core]\nk = a$\n", "core", "k", out) == CONF_FOUND);
+	CHECK(ini("[core]\nk = ~a\n", "core", "k", out) == CONF_MALFORMED);
+	CHECK(ini("[core]\nk = a\xc2\xa0\n", "core", "k", out) == CONF_MALFORMED); /* NBSP */
+	CHECK(ini("[core]\nk = \xff\n", "core", "k", out) == CONF_MALFORMED);
+	CHECK(ini("\xef\xbb\xbf[core]\nk = a\n", "core", "k", out) == CONF_MALFORMED);
+	size_t len;
+	char why[200];
+	CHECK(ini_get("[core]\nk = abcd\n", 15, "core", "k", out, 4, &len, why, sizeof why) == CONF_MALFORMED);
+	CHECK(ini_get("[core]\nk = a\0b\n", 14, "core", "k", out, 256, &len, why, sizeof why) == CONF_MALFORMED);
+}
+
 int main(void)
 {
 	if (sodium_init() < 0)
@@ -224,6 +327,8 @@ int main(void)
 	test_fingerprint();
 	test_key_specs();
 	test_mountinfo();
+	test_json();
+	test_ini();
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
 }
