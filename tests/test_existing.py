@@ -358,3 +358,23 @@ def test_published_data_key_is_refused_unless_told(ns, tmp_path):
     assert verdict == {"aesgcm": True}
     assert states(told.stderr)[SEMAPHORE_ACCESS] == ("adopted", fingerprint(published))
     assert "published" in told.stderr
+
+
+def test_service_cli_in_a_running_container_reads_only(ns, tmp_path):
+    """`docker compose exec SERVICE /keyshim -p airflow --no-create -- airflow
+    connections list`: the keys of the volume, nothing written, and a
+    volume without them is refused rather than given new ones."""
+    keys = old_airflow_keys()
+    before = Before(tmp_path, keys)
+    vol = ns.volume()
+    adopted, _ = before.run(ns, vol, "airflow", env=keys)
+    assert adopted.returncode == 0, adopted.stderr
+    snap = vol.snapshot()
+    result, verdict = before.run(ns, vol, "airflow", args=["--no-create"])
+    assert result.returncode == 0, result.stderr
+    assert verdict == before.expected()
+    assert vol.snapshot() == snap
+    empty = ns.volume("empty")
+    refused, verdict = before.run(ns, empty, "airflow", args=["--no-create"])
+    assert refused.returncode == EX_CONFIG and verdict is None, refused.stderr
+    assert empty.files() == []
