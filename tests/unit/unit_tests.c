@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "accept.h"
 #include "conffile.h"
 #include "encoding.h"
 #include "keyspec.h"
@@ -63,7 +64,7 @@ static void test_formats(void)
 
 	/* every size round-trips in every format */
 	for (size_t bytes = KEY_BYTES_MIN; bytes <= KEY_BYTES_MAX; bytes += 37)
-		for (int f = FORMAT_BASE64; f <= FORMAT_HEX; f++) {
+		for (int f = 0; f < FORMAT_COUNT; f++) {
 			unsigned char r[KEY_BYTES_MAX];
 			randombytes_buf(r, bytes);
 			format_encode((enum key_format)f, r, bytes, text);
@@ -75,6 +76,57 @@ static void test_formats(void)
 	memcpy(with_nul, "YWJjZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXoxMjM0NTY=", 45);
 	with_nul[10] = '\0';
 	CHECK(!format_is_valid(FORMAT_BASE64, with_nul, 44, 32));
+}
+
+static bool accepts(enum accept_rule rule, const char *text)
+{
+	return accept_value(rule, FORMAT_BASE64, 32, text, strlen(text));
+}
+
+static void test_formats_table(void)
+{
+	/* every format has a distinct name that maps back to it */
+	for (int f = 0; f < FORMAT_COUNT; f++) {
+		enum key_format back;
+		CHECK(format_from_name(format_name((enum key_format)f), &back) && back == (enum key_format)f);
+		CHECK(strstr(format_names(), format_name((enum key_format)f)) != NULL);
+	}
+	char text[KEY_TEXT_MAX + 1];
+	CHECK(format_create(FORMAT_BASE64URL_RAW, 32, text) == 43 && strlen(text) == 43);
+	CHECK(!strchr(text, '=') && valid(FORMAT_BASE64URL_RAW, text, 32));
+	CHECK(!valid(FORMAT_BASE64URL, text, 32));
+}
+
+static void test_accept_rules(void)
+{
+	/* Semaphore's AES keys: standard base64 of 16, 24 or 32 bytes */
+	CHECK(accepts(ACCEPT_AES_BASE64, "MDEyMzQ1Njc4OWFiY2RlZg=="));             /* 16 */
+	CHECK(accepts(ACCEPT_AES_BASE64, "MDEyMzQ1Njc4OWFiY2RlZmdoaWprbG1u"));     /* 24 */
+	CHECK(accepts(ACCEPT_AES_BASE64, "YWJjZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXoxMjM0NTY=")); /* 32 */
+	CHECK(!accepts(ACCEPT_AES_BASE64, "MDEyMzQ1Njc4OWFiY2RlZmc="));            /* 17 */
+	CHECK(!accepts(ACCEPT_AES_BASE64, "YWJjZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXoxMjM0NTY")); /* no pad */
+	CHECK(!accepts(ACCEPT_AES_BASE64, "_-JjZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXoxMjM0NTY=")); /* url */
+	CHECK(!accepts(ACCEPT_AES_BASE64, ""));
+	/* an HMAC key: any standard base64 */
+	CHECK(accepts(ACCEPT_BASE64, "YQ=="));
+	CHECK(!accepts(ACCEPT_BASE64, ""));
+	CHECK(!accepts(ACCEPT_BASE64, "not base64!"));
+	/* Fernet: 32 bytes in either alphabet, padded */
+	CHECK(accepts(ACCEPT_FERNET, "+/+/ZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXoxMjM0NTY="));
+	CHECK(accepts(ACCEPT_FERNET, "-_-_ZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXoxMjM0NTY="));
+	CHECK(!accepts(ACCEPT_FERNET, "-_-_ZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXoxMjM0NTY"));
+	CHECK(!accepts(ACCEPT_FERNET, "MDEyMzQ1Njc4OWFiY2RlZg=="));
+	/* Airflow's secrets: one non-empty line */
+	CHECK(accepts(ACCEPT_HS512_SECRET, "airflow_jwt_secret"));
+	CHECK(accepts(ACCEPT_HS512_SECRET, " spaces and %% are fine "));
+	CHECK(!accepts(ACCEPT_HS512_SECRET, ""));
+	CHECK(!accepts(ACCEPT_HS512_SECRET, "two\nlines"));
+	CHECK(!accepts(ACCEPT_HS512_SECRET, "cr\r"));
+	CHECK(accept_value_is_short(ACCEPT_HS512_SECRET, "x", 1));
+	CHECK(!accept_value_is_short(ACCEPT_FERNET, "x", 1));
+	/* the strict rule is the canonical form */
+	CHECK(accepts(ACCEPT_CANONICAL, "YWJjZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXoxMjM0NTY="));
+	CHECK(!accepts(ACCEPT_CANONICAL, "MDEyMzQ1Njc4OWFiY2RlZg=="));
 }
 
 static void test_fingerprint(void)
@@ -120,7 +172,12 @@ static void test_key_specs(void)
 	CHECK(preset_add("airflow", &presets, why, sizeof why) && presets.count == 3);
 	CHECK(strcmp(presets.specs[0].name, "AIRFLOW__CORE__FERNET_KEY") == 0 &&
 	      presets.specs[0].format == FORMAT_BASE64URL);
-	CHECK(presets.specs[1].bytes == 64);
+	CHECK(presets.specs[1].bytes == 64 && presets.specs[2].bytes == 64);
+	CHECK(presets.specs[0].accept == ACCEPT_FERNET && presets.specs[0].key_class == KEY_CLASS_DATA);
+	CHECK(presets.specs[1].key_class == KEY_CLASS_SESSION);
+	CHECK(strstr(preset_names(), "semaphore") && strstr(preset_names(), "airflow2"));
+	CHECK(published_value_source("AIRFLOW__API_AUTH__JWT_SECRET", "146915674abba0c7") != NULL);
+	CHECK(published_value_source("AIRFLOW__CORE__FERNET_KEY", "146915674abba0c7") == NULL);
 	CHECK(preset_add("airflow2", &presets, why, sizeof why) && presets.count == 4);
 	CHECK(!preset_add("nginx", &presets, why, sizeof why));
 }
@@ -265,6 +322,8 @@ int main(void)
 	if (sodium_init() < 0)
 		return 1;
 	test_formats();
+	test_formats_table();
+	test_accept_rules();
 	test_fingerprint();
 	test_key_specs();
 	test_mountinfo();
