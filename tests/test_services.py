@@ -39,6 +39,10 @@ N8N = SERVICES / "n8n" / "node_modules" / "n8n" / "bin" / "n8n"
 NODE_RED_KEYS = ["-k", "NODE_RED_CREDENTIAL_SECRET:hex:32"]
 N8N_KEYS = ["-k", "N8N_ENCRYPTION_KEY:base64:32"]
 NODE_RED_KEY = "NODE_RED_CREDENTIAL_SECRET"
+# What keyshim does with Node-RED's own key on a brownfield userDir:
+# "created" with -k (Node-RED then moves its credentials to the new key by
+# itself), "adopted" once the preset reads `_credentialSecret`.
+NODE_RED_BROWNFIELD_STATE = "created"
 N8N_KEY = "N8N_ENCRYPTION_KEY"
 
 # The one line Node-RED's settings.js needs (the README shows it).
@@ -87,13 +91,18 @@ def namespace_pid1(proc, timeout=10):
 
 
 class Service:
-    """`keyshim ARGS` started in fresh namespaces, its output collected by
-    two threads; `stop()` (also on leaving the `with`) ends it and hands the
-    output to the harness."""
+    """`keyshim ARGS` started in fresh namespaces (or, with volume=None and
+    keyshim=False, the bare command: a lifetime from before keyshim), its
+    output collected by two threads; `stop()` (also on leaving the `with`)
+    ends it and hands the output to the harness."""
 
-    def __init__(self, ns, args, volume, env):
+    def __init__(self, ns, args, volume, env, keyshim=True):
         self.ns = ns
-        self.proc = ns.popen(args, volume=volume, env=env)
+        if keyshim:
+            self.proc = ns.popen(args, volume=volume, env=env)
+        else:
+            self.proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE,
+                                         stderr=subprocess.PIPE, text=True)
         self.out, self.err = [], []
         self.threads = [threading.Thread(target=self._pump, args=pair, daemon=True)
                         for pair in ((self.proc.stdout, self.out), (self.proc.stderr, self.err))]
@@ -139,7 +148,7 @@ class Service:
         if self.result is not None:
             return self.result
         if self.proc.poll() is None:
-            pid = namespace_pid1(self.proc)
+            pid = namespace_pid1(self.proc) if self.proc.args[0] == "unshare" else self.proc.pid
             if pid is not None:
                 os.kill(pid, signal.SIGTERM)
             try:
@@ -213,13 +222,18 @@ class NodeRed:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
 
-    def start(self, volume, supervise=False):
-        args = NODE_RED_KEYS + (["-g"] if supervise else []) + [
-            "--", NODE, str(NODE_RED), "--settings", str(self.settings),
-            "--userDir", str(self.user_dir), "--port", str(self.port), "-D", "uiHost=127.0.0.1",
-            "flows.json"]
-        env = {"HOME": str(self.user_dir), "NODE_RED_DISABLE_TELEMETRY": "1"}
-        service = Service(self.ns, args, volume, env)
+    def start(self, volume, supervise=False, keyshim=True):
+        """Node-RED under keyshim on `volume`; keyshim=False: Node-RED alone,
+        as before keyshim (it then makes its own key, `_credentialSecret`)."""
+        command = [NODE, str(NODE_RED), "--settings", str(self.settings),
+                   "--userDir", str(self.user_dir), "--port", str(self.port),
+                   "-D", "uiHost=127.0.0.1", "flows.json"]
+        args = NODE_RED_KEYS + (["-g"] if supervise else []) + ["--"] + command
+        env = {"PATH": "/usr/bin:/bin", "HOME": str(self.user_dir),
+               "NODE_RED_DISABLE_TELEMETRY": "1"}
+        service = Service(self.ns, args if keyshim else command, volume, env, keyshim)
+        # Deploying before the runtime has started its flows races with it.
+        service.wait_for("Started flows", "Failed to decrypt credentials")
         service.wait_for("Server now running at")
         return service
 
@@ -273,7 +287,6 @@ def test_node_red_credentials_survive_restarts_and_need_the_same_key(ns_static, 
                 assert os.readlink(f"/proc/{child}/exe") == NODE
             else:
                 assert exe == NODE
-            service.wait_for("Started flows")
             assert poll(lambda: red.served(), "Node-RED to answer") == (200, expected)
             assert red.admin_credentials() == {"user": user, "has_password": True}
         assert states(service.result.stderr)[NODE_RED_KEY] == ("loaded", states(first.stderr)[NODE_RED_KEY][1])
@@ -295,8 +308,51 @@ def test_node_red_credentials_survive_restarts_and_need_the_same_key(ns_static, 
     # original volume's key still opens them.
     assert cred_file.read_bytes() == ciphertext
     with red.start(vol) as service:
-        service.wait_for("Started flows")
         assert poll(lambda: red.served(), "Node-RED to answer") == (200, expected)
+
+
+def runtime_settings(user_dir):
+    path = user_dir / ".config.runtime.json"
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def test_node_red_deployment_from_before_keyshim_keeps_its_credentials(ns_static, tmp_path):
+    """Brownfield: Node-RED ran without keyshim, made its own key
+    (`_credentialSecret` in .config.runtime.json) and stored credentials
+    with it. Under keyshim they still decrypt, now and after a restart."""
+    need(NODE_RED, "Node-RED 4.1.15")
+    red = NodeRed(ns_static, tmp_path)
+    user, password = "keyshim-user-" + secrets.token_hex(4), "keyshim-pw-" + secrets.token_hex(8)
+    expected = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+    with red.start(None, keyshim=False) as service:
+        red.deploy(credential_flow(red.port, user, password))
+        poll(lambda: red.served() == (200, expected), "the deployed flow to serve the credential")
+    own_key = runtime_settings(red.user_dir)["_credentialSecret"]
+    assert len(own_key) == 64  # Node-RED's own: hex of 32 random bytes
+
+    # Lifetime 1 under keyshim: a key keyshim made (-k) or adopted (preset).
+    # Node-RED decrypts with its own key while that is still there, and on
+    # the next deploy moves the credentials to credentialSecret and deletes
+    # its own: from then on keyshim's key file is the only copy.
+    vol = ns_static.volume()
+    with red.start(vol) as service:
+        assert poll(lambda: red.served(), "Node-RED to answer") == (200, expected)
+        red.deploy(credential_flow(red.port, user, password))
+        poll(lambda: "_credentialSecret" not in runtime_settings(red.user_dir),
+             "Node-RED to drop its own key")
+    state, fp = states(service.result.stderr)[NODE_RED_KEY]
+    assert state == NODE_RED_BROWNFIELD_STATE
+    if state == "adopted":
+        assert fp == fingerprint(own_key)
+
+    # Lifetime 2: only keyshim's key can open them now, and does.
+    with red.start(vol) as service:
+        assert poll(lambda: red.served(), "Node-RED to answer") == (200, expected)
+    assert states(service.result.stderr)[NODE_RED_KEY] == ("loaded", fp)
+    assert "_credentialSecret" not in sorted(runtime_settings(red.user_dir))
+    with red.start(ns_static.volume("fresh")) as service:
+        service.wait_for("Failed to decrypt credentials")
+        assert red.admin_credentials() == {}
 
 
 # --------------------------------------------------------------------- n8n
