@@ -44,6 +44,10 @@ NODE_RED_KEY = "NODE_RED_CREDENTIAL_SECRET"
 # itself), "adopted" once the preset reads `_credentialSecret`.
 NODE_RED_BROWNFIELD_STATE = "created"
 N8N_KEY = "N8N_ENCRYPTION_KEY"
+# What keyshim does with n8n's own key (.n8n/config) on a brownfield folder:
+# "created" with -k (n8n then refuses to start: "Mismatching encryption
+# keys"), "adopted" once the preset reads `encryptionKey`.
+N8N_BROWNFIELD_STATE = "created"
 
 # The one line Node-RED's settings.js needs (the README shows it).
 NODE_RED_SETTINGS = "module.exports = {\n    credentialSecret: process.env.NODE_RED_CREDENTIAL_SECRET\n}\n"
@@ -406,3 +410,39 @@ def test_n8n_credentials_survive_restarts_and_need_the_same_key(ns_static, tmp_p
     assert states(result.stderr)[N8N_KEY][0] == "created"
     assert result.returncode != 0 and data is None
     assert "Mismatching encryption keys" in result.stdout + result.stderr
+
+
+def test_n8n_deployment_from_before_keyshim(ns_static, tmp_path):
+    """Brownfield: n8n ran without keyshim and keeps its own key in
+    .n8n/config. Adopted, its credentials decrypt under keyshim; a new key
+    instead makes n8n refuse to start, and nothing of n8n's is changed."""
+    need(N8N, "n8n 1.x")
+    home = tmp_path / "n8n-data"
+    home.mkdir()
+    user, password = "keyshim-user-" + secrets.token_hex(4), "keyshim-pw-" + secrets.token_hex(8)
+    creds = tmp_path / "creds.json"
+    creds.write_text(json.dumps([{"id": "ks1", "name": "keyshim test", "type": "httpBasicAuth",
+                                  "data": {"user": user, "password": password}}]))
+    env = dict(n8n_env(home), PATH="/usr/bin:/bin")
+    before = subprocess.run([NODE, str(N8N), "import:credentials", f"--input={creds}"],
+                            env=env, capture_output=True, text=True, timeout=180)
+    ns_static.record(before.returncode, before.stdout, before.stderr)
+    assert before.returncode == 0, "n8n alone could not import"
+    config = home / ".n8n" / "config"
+    own_key = json.loads(config.read_text())["encryptionKey"]
+    config_bytes = config.read_bytes()
+
+    vol = ns_static.volume()
+    out = tmp_path / "out.json"
+    result = n8n(ns_static, vol, home, "export:credentials", "--all", "--decrypted", f"--output={out}")
+    state, fp = states(result.stderr)[N8N_KEY]
+    assert state == N8N_BROWNFIELD_STATE
+    assert config.read_bytes() == config_bytes  # n8n's own copy is never rewritten
+    if state == "adopted":
+        assert fp == fingerprint(own_key)
+        assert result.returncode == 0
+        assert [c["data"] for c in json.loads(out.read_text())] == [{"user": user, "password": password}]
+    else:
+        assert fp != fingerprint(own_key)
+        assert result.returncode != 0 and not out.exists()
+        assert "Mismatching encryption keys" in result.stdout + result.stderr
