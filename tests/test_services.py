@@ -168,6 +168,18 @@ class Service:
         return self.result
 
 
+def listening_addresses(port):
+    """Local addresses with a TCP socket listening on `port` (IPv4 and v6)."""
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in pathlib.Path(table).read_text().splitlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            address, hexport = local.split(":")
+            if state == "0A" and int(hexport, 16) == port:
+                found.add(address)
+    return found
+
+
 def http(method, url, body=None, headers=None, timeout=10):
     """(status, body text); 127.0.0.1 only."""
     assert url.startswith("http://127.0.0.1:"), url
@@ -239,6 +251,7 @@ class NodeRed:
         # Deploying before the runtime has started its flows races with it.
         service.wait_for("Started flows", "Failed to decrypt credentials")
         service.wait_for("Server now running at")
+        assert listening_addresses(self.port) == {"0100007F"}  # 127.0.0.1 only
         return service
 
     def deploy(self, flow):
