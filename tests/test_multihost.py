@@ -367,3 +367,52 @@ def test_refuses_on_sshfs_without_hard_links(ns_static, hosts):
     assert "neither link(2) (Operation not permitted) nor rename without replacing " \
         "(Invalid argument)" in one_line(result.stderr)
     assert os.listdir(vols["a"].server) == []
+
+
+def test_error_from_link_once_another_host_published(ns_static, hosts):
+    """Host A's link(2) fails (EIO: say the reply was lost) after host B
+    published the key: A takes B's key rather than failing."""
+    ns = ns_static
+    vols = hosts.key_dir(ns)
+    a = traced(ns, vols["a"], ["linkat:error=EIO:delay_enter=3000000:when=1"], popen=True)
+    wait_for(lambda: temps(vols["a"]), "host A's temporary file")
+    b = ns.run(ARGS, volume=vols["b"])
+    assert a.poll() is None, "host A was not slowed for as long as host B ran"
+    assert_agrees(vols["b"], b)
+    out, err = a.communicate(timeout=60)
+    result = ns.record(a.returncode, out, err)
+    assert_agrees(vols["a"], result)
+    assert all(s == "loaded" for s, _ in init_states(result).values())
+    assert temps(vols["a"]) == []
+
+
+def foreign_temp(vol, name, age):
+    """A temporary file as another host's start leaves it: another boot id
+    in its name, last written `age` seconds ago."""
+    path = vol.data / f"{TEMP_PREFIX}{SEMAPHORE[0]}-0123456789abcdef-{name}"
+    path.write_text("not a key\n")
+    path.chmod(0o600)
+    when = time.time() - age
+    os.utime(path, (when, when))
+    return path.name
+
+
+def test_another_boots_temporary_file_on_a_local_volume(ns_static):
+    """On a local filesystem, under the lock, a temporary file of this boot
+    is removed at once (test_crash.py), but one named for another boot (a
+    host that shares the disk through an NFS or SMB export, or this host
+    before a reboot) only once it is older than the bound."""
+    ns = ns_static
+    vol = ns.volume()
+    young = foreign_temp(vol, "0000000000000001", 60)
+    old = foreign_temp(vol, "0000000000000002", MAX_AGE + 60)
+    first = ns.run(ARGS, volume=vol)
+    assert_agrees(vol, first)
+    assert temps(vol) == [young], first.stderr
+    assert first.stderr.count("removed a temporary file") == 1
+    # and in a start that writes nothing (key_dir_tidy)
+    old = foreign_temp(vol, "0000000000000003", MAX_AGE + 60)
+    second = ns.run(ARGS, volume=vol)
+    assert_agrees(vol, second)
+    assert temps(vol) == [young], second.stderr
+    assert old in second.stderr and "removed a temporary file" in second.stderr
