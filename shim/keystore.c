@@ -230,7 +230,8 @@ static bool filesystem_now(struct key_dir *dir, struct timespec *now)
 	bool known = fstat(fd, &st) == 0;
 	close(fd);
 	unlinkat(dir->fd, name, 0);
-	*now = st.st_mtim;
+	if (known)
+		*now = st.st_mtim;
 	return known;
 }
 
@@ -310,7 +311,8 @@ void key_dir_tidy(struct key_dir *dir)
 {
 	if (dir->fd < 0 || dir->read_only || dir->prepared || !has_temp_files(dir))
 		return;
-	/* busy: another keyshim here is creating keys, its files are live */
+	/* not locked when another keyshim here is creating keys: then only
+	 * old files go, its own are young */
 	bool locked = flock(dir->fd, LOCK_EX | LOCK_NB) == 0;
 	remove_dead_temp_files(dir, locked);
 	if (locked)
