@@ -23,7 +23,7 @@ import time
 
 import pytest
 
-from conftest import SEMAPHORE, STATIC_BIN, Volume, fingerprint
+from conftest import SEMAPHORE, Volume, fingerprint
 from test_crash import keyshim_pid
 from test_faults import STRACE, TEMP_PREFIX, one_line
 
@@ -105,8 +105,9 @@ PidFile none
 Subsystem sftp internal-sftp
 """)
     os.makedirs("/run/sshd", mode=0o755, exist_ok=True)  # its privilege separation dir
+    log = open(base / "sshd.log", "w")
     sshd = subprocess.Popen([SSHD, "-D", "-e", "-f", str(base / "sshd_config")],
-                            stdout=subprocess.DEVNULL, stderr=open(base / "sshd.log", "w"))
+                            stdout=subprocess.DEVNULL, stderr=log)
     mounted = []
     try:
         deadline = time.monotonic() + 20
@@ -135,6 +136,7 @@ Subsystem sftp internal-sftp
                 run(["umount", "-l", str(mount)])
         sshd.terminate()
         sshd.wait(timeout=20)
+        log.close()
 
 
 def traced(ns, vol, inject, popen=False):
@@ -143,7 +145,7 @@ def traced(ns, vol, inject, popen=False):
     opts = ["-f", "-qq", "-o", "/dev/null"]
     for spec in inject:
         opts += ["-e", "inject=" + spec]
-    argv = opts + [str(STATIC_BIN), "-d", str(vol.mnt)] + ARGS
+    argv = opts + [str(ns.binary), "-d", str(vol.mnt)] + ARGS
     return (ns.popen if popen else ns.run)(argv, volume=vol, binary=STRACE,
                                            dir_option=False)
 
@@ -345,10 +347,9 @@ ERRORS = ["EPERM", "EOPNOTSUPP", "EINVAL"]
 
 @pytest.mark.parametrize("link_err", ERRORS)
 @pytest.mark.parametrize("rename_err", ERRORS)
-def test_refuses_where_neither_link_nor_noreplace_rename_works(ns_static, link_err, rename_err):
+def test_refuses_where_neither_link_nor_noreplace_rename_works(ns, link_err, rename_err):
     """No hard links and no rename(RENAME_NOREPLACE): keyshim refuses to
     create keys (73) rather than publish them in any weaker way."""
-    ns = ns_static
     vol = ns.volume()
     result = traced(ns, vol, [f"linkat:error={link_err}", f"renameat2:error={rename_err}"])
     assert result.returncode == 73, result.stderr
@@ -397,12 +398,11 @@ def foreign_temp(vol, name, age):
     return path.name
 
 
-def test_another_boots_temporary_file_on_a_local_volume(ns_static):
+def test_another_boots_temporary_file_on_a_local_volume(ns):
     """On a local filesystem, under the lock, a temporary file of this boot
     is removed at once (test_crash.py), but one named for another boot (a
     host that shares the disk through an NFS or SMB export, or this host
     before a reboot) only once it is older than the bound."""
-    ns = ns_static
     vol = ns.volume()
     young = foreign_temp(vol, "0000000000000001", 60)
     old = foreign_temp(vol, "0000000000000002", MAX_AGE + 60)
