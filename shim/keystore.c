@@ -11,9 +11,14 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "log.h"
+
+/* A temporary file's name: prefix, key name, '-', boot tag, '-', nonce. */
+#define BOOT_TAG_LEN 16
+#define TEMP_NAME_SIZE (sizeof KEYSTORE_TEMP_PREFIX + KEY_NAME_MAX + 2 + BOOT_TAG_LEN + 16)
 
 #ifndef RENAME_NOREPLACE
 #define RENAME_NOREPLACE 1
@@ -136,29 +141,148 @@ static void hand_over_dir(struct key_dir *dir)
 	          (unsigned)dir->owner_uid);
 }
 
-/* Count DIR's temporary files, unlinking them when `remove`. Removing is
- * only safe under the lock: a live keyshim holds it for as long as its
- * temporary file exists. */
-static size_t temp_files(struct key_dir *dir, bool remove)
+/* Temporary files: the rule for removing them is in keystore.h. */
+
+/* This kernel's boot id, as 16 hex digits: two processes whose temporary
+ * file names carry the same tag ran on one kernel, and so saw one another's
+ * flock(2) on a local filesystem. When it cannot be read, a tag that is no
+ * boot id: such a file is then judged by its age alone. */
+static const char *boot_tag(void)
+{
+	static char tag[BOOT_TAG_LEN + 1];
+	if (tag[0])
+		return tag;
+	char id[64];
+	size_t n = 0;
+	int fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
+	ssize_t got = fd >= 0 ? read(fd, id, sizeof id) : -1;
+	if (fd >= 0)
+		close(fd);
+	for (ssize_t i = 0; i < got && n < BOOT_TAG_LEN; i++)
+		if (id[i] && strchr("0123456789abcdef", id[i]))
+			tag[n++] = id[i];
+	if (n < BOOT_TAG_LEN)
+		n = 0;
+	memset(tag + n, 'x', BOOT_TAG_LEN - n);
+	return tag;
+}
+
+/* A fresh temporary file name for key `name`: PREFIX NAME-BOOT-NONCE. */
+static void temp_name(char out[TEMP_NAME_SIZE], const char *name)
+{
+	unsigned char nonce[8];
+	char nonce_hex[2 * sizeof nonce + 1];
+	randombytes_buf(nonce, sizeof nonce);
+	sodium_bin2hex(nonce_hex, sizeof nonce_hex, nonce, sizeof nonce);
+	snprintf(out, TEMP_NAME_SIZE, KEYSTORE_TEMP_PREFIX "%s-%s-%s", name, boot_tag(), nonce_hex);
+}
+
+static bool is_temp_name(const char *name)
+{
+	return strncmp(name, KEYSTORE_TEMP_PREFIX, strlen(KEYSTORE_TEMP_PREFIX)) == 0;
+}
+
+/* True when temporary file `name` was made on this boot of this kernel. */
+static bool made_on_this_boot(const char *name)
+{
+	const char *tag = boot_tag();
+	size_t len = strlen(name), tail = BOOT_TAG_LEN + 1 + 16; /* BOOT-NONCE */
+	return tag[0] != 'x' && len > tail && name[len - tail - 1] == '-' &&
+	       memcmp(name + len - tail, tag, BOOT_TAG_LEN) == 0;
+}
+
+/* Filesystems that live on one machine: every process that can reach DIR
+ * runs on this kernel, so one flock(2) on DIR is seen by all of them.
+ * Network and FUSE filesystems are not here: their locks may stay on each
+ * host (NFS with nolock or local_lock, sshfs), so a lock proves nothing. */
+static bool fs_is_local(int fd)
+{
+	static const unsigned long local[] = {
+		0xEF53,     /* ext2, ext3, ext4 */
+		0x58465342, /* xfs */
+		0x9123683E, /* btrfs */
+		0xF2F52010, /* f2fs */
+		0x2FC12FC1, /* zfs */
+		0x01021994, /* tmpfs */
+		0x858458F6, /* ramfs */
+		0x794C7630, /* overlayfs */
+	};
+	struct statfs st;
+	if (fstatfs(fd, &st) != 0)
+		return false;
+	for (size_t i = 0; i < sizeof local / sizeof local[0]; i++)
+		if ((unsigned long)st.f_type == local[i])
+			return true;
+	return false;
+}
+
+/* The filesystem's own "now": the mtime it gives a file made this moment.
+ * Judging ages by it, not by this host's clock, keeps hosts whose clocks
+ * disagree from taking a live file for an old one. */
+static bool filesystem_now(struct key_dir *dir, struct timespec *now)
+{
+	char name[TEMP_NAME_SIZE];
+	struct stat st;
+	temp_name(name, "clock");
+	int fd = openat(dir->fd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return false;
+	bool known = fstat(fd, &st) == 0;
+	close(fd);
+	unlinkat(dir->fd, name, 0);
+	if (known)
+		*now = st.st_mtim;
+	return known;
+}
+
+/* Last written KEYSTORE_TEMP_MAX_AGE seconds or more before `now`. */
+static bool is_old(struct key_dir *dir, const char *name, const struct timespec *now)
+{
+	struct stat st;
+	return fstatat(dir->fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	       now->tv_sec - st.st_mtim.tv_sec >= KEYSTORE_TEMP_MAX_AGE;
+}
+
+static bool has_temp_files(struct key_dir *dir)
 {
 	DIR *stream = open_entries(dir);
-	size_t seen = 0;
-	if (!stream)
-		return 0;
-	for (struct dirent *entry; (entry = readdir(stream));) {
-		if (strncmp(entry->d_name, KEYSTORE_TEMP_PREFIX, strlen(KEYSTORE_TEMP_PREFIX)) != 0)
+	bool found = false;
+	for (struct dirent *entry; stream && !found && (entry = readdir(stream));)
+		found = is_temp_name(entry->d_name);
+	if (stream)
+		closedir(stream);
+	return found;
+}
+
+/* Remove the temporary files no live start can own: all of this boot's
+ * when `locked` (this start holds DIR's lock) on a local filesystem, and
+ * any that is old by the filesystem's clock. The rest stay for later. */
+static void remove_dead_temp_files(struct key_dir *dir, bool locked)
+{
+	struct timespec now;
+	int clock = -1; /* unknown until needed: reading it makes a file */
+	bool lock_covers_all = locked && fs_is_local(dir->fd);
+	DIR *stream = open_entries(dir);
+	for (struct dirent *entry; stream && (entry = readdir(stream));) {
+		const char *name = entry->d_name;
+		if (!is_temp_name(name))
 			continue;
-		seen++;
-		if (!remove)
-			break; /* one is enough to know */
-		if (unlinkat(dir->fd, entry->d_name, 0) == 0)
+		bool dead = lock_covers_all && made_on_this_boot(name);
+		if (!dead && clock < 0)
+			clock = filesystem_now(dir, &now);
+		if (!dead && !(clock == 1 && is_old(dir, name, &now))) {
+			log_debug("%s/%s: kept: a start on another host may own it (removed once %d s old)",
+			          dir->path, name, KEYSTORE_TEMP_MAX_AGE);
+			continue;
+		}
+		if (unlinkat(dir->fd, name, 0) == 0)
 			log_info("%s/%s: removed a temporary file left by an interrupted start",
-			         dir->path, entry->d_name);
-		else
-			log_debug("%s/%s: cannot remove: %s", dir->path, entry->d_name, strerror(errno));
+			         dir->path, name);
+		else if (errno != ENOENT)
+			log_debug("%s/%s: cannot remove: %s", dir->path, name, strerror(errno));
 	}
-	closedir(stream);
-	return seen;
+	if (stream)
+		closedir(stream);
 }
 
 void key_dir_prepare(struct key_dir *dir)
@@ -175,23 +299,24 @@ void key_dir_prepare(struct key_dir *dir)
 		while ((rc = flock(dir->fd, LOCK_EX)) != 0 && errno == EINTR)
 			;
 	}
-	if (rc == 0)
-		temp_files(dir, true);
-	else /* no locks here (some network filesystems): link(2) alone keeps
-	      * creation safe, but stale temporary files must then stay */
+	if (rc != 0) /* no locks here (some network filesystems): link(2) alone
+	              * keeps creation safe */
 		log_debug("%s: cannot lock key directory (%s); going on without",
 		          dir->path, strerror(errno));
+	remove_dead_temp_files(dir, rc == 0);
 	dir->prepared = true;
 }
 
 void key_dir_tidy(struct key_dir *dir)
 {
-	if (dir->fd < 0 || dir->read_only || dir->prepared || !temp_files(dir, false))
+	if (dir->fd < 0 || dir->read_only || dir->prepared || !has_temp_files(dir))
 		return;
-	if (flock(dir->fd, LOCK_EX | LOCK_NB) != 0)
-		return; /* another keyshim is creating keys: its file is live */
-	temp_files(dir, true);
-	flock(dir->fd, LOCK_UN);
+	/* not locked when another keyshim here is creating keys: then only
+	 * old files go, its own are young */
+	bool locked = flock(dir->fd, LOCK_EX | LOCK_NB) == 0;
+	remove_dead_temp_files(dir, locked);
+	if (locked)
+		flock(dir->fd, LOCK_UN);
 }
 
 bool key_text_parse(const char *data, size_t size, const struct key_spec *spec,
@@ -306,16 +431,35 @@ static bool write_all(int fd, const char *data, size_t len)
 	return true;
 }
 
+/* link(2) or rename(RENAME_NOREPLACE) answering that this filesystem
+ * cannot do it at all, rather than that this one call failed. */
+static bool unsupported(int err)
+{
+	return err == EPERM || err == EOPNOTSUPP || err == EINVAL || err == ENOSYS || err == EXDEV;
+}
+
 /* Give the new name to the temporary file without ever replacing a key:
  * link(2) fails with EEXIST when the name is taken. Filesystems without
- * hard links get rename with RENAME_NOREPLACE, which fails the same way. */
-static int publish_name(int dirfd, const char *temp, const char *name)
+ * hard links get rename with RENAME_NOREPLACE, which fails the same way.
+ * 0 when done, else the errno, with the failed call in *step; when the
+ * filesystem has neither call, *step is NULL and *rename_err is set. */
+static int publish_name(int dirfd, const char *temp, const char *name,
+                        const char **step, int *rename_err)
 {
+	*step = "link";
 	if (linkat(dirfd, temp, dirfd, name, 0) == 0)
 		return 0;
-	if (errno != EPERM && errno != EOPNOTSUPP && errno != EXDEV)
-		return -1;
-	return (int)syscall(SYS_renameat2, dirfd, temp, dirfd, name, RENAME_NOREPLACE);
+	int link_err = errno;
+	if (!unsupported(link_err))
+		return link_err;
+	*step = "rename";
+	if (syscall(SYS_renameat2, dirfd, temp, dirfd, name, RENAME_NOREPLACE) == 0)
+		return 0;
+	if (!unsupported(errno))
+		return errno;
+	*step = NULL;
+	*rename_err = errno;
+	return link_err;
 }
 
 /* Remove the temporary file and exit: nothing half-made stays behind. */
@@ -329,16 +473,11 @@ static _Noreturn void abandon(struct key_dir *dir, const char *temp, int fd,
 	    dir->path, name, step, strerror(err));
 }
 
-bool key_file_publish(struct key_dir *dir, const struct key_spec *spec,
-                      const char *text, size_t len)
+/* Write the key to a new temporary file, durably; its name in temp. */
+static void write_temp(struct key_dir *dir, const struct key_spec *spec,
+                       const char *text, size_t len, char temp[TEMP_NAME_SIZE])
 {
-	char temp[sizeof KEYSTORE_TEMP_PREFIX + KEY_NAME_MAX + 20];
-	unsigned char nonce[4];
-	char nonce_hex[2 * sizeof nonce + 1];
-	randombytes_buf(nonce, sizeof nonce);
-	sodium_bin2hex(nonce_hex, sizeof nonce_hex, nonce, sizeof nonce);
-	snprintf(temp, sizeof temp, KEYSTORE_TEMP_PREFIX "%s-%s", spec->name, nonce_hex);
-
+	temp_name(temp, spec->name);
 	int fd = openat(dir->fd, temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		die(exit_code_for_create(errno), "%s/%s: cannot create key: %s; the directory must be writable by uid %u",
@@ -353,12 +492,47 @@ bool key_file_publish(struct key_dir *dir, const struct key_spec *spec,
 		abandon(dir, temp, fd, spec->name, "fsync", errno);
 	if (close(fd) != 0)
 		abandon(dir, temp, -1, spec->name, "close", errno);
+}
 
-	bool created = publish_name(dir->fd, temp, spec->name) == 0;
-	if (!created && errno != EEXIST)
-		abandon(dir, temp, -1, spec->name, "link", errno);
-	if (created && fsync(dir->fd) != 0) {
-		int err = errno;
+static bool name_exists(struct key_dir *dir, const char *name)
+{
+	struct stat st;
+	return fstatat(dir->fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+bool key_file_publish(struct key_dir *dir, const struct key_spec *spec,
+                      const char *text, size_t len)
+{
+	char temp[TEMP_NAME_SIZE];
+	const char *step;
+	int err, rename_err = 0;
+	for (int tries = 1;; tries++) {
+		write_temp(dir, spec, text, len, temp);
+		err = publish_name(dir->fd, temp, spec->name, &step, &rename_err);
+		if (err == 0)
+			break;
+		unlinkat(dir->fd, temp, 0);
+		/* Whatever failed, a key under NAME is the one to use: another
+		 * start's, or ours when the reply to a link that happened was lost. */
+		if (err == EEXIST || name_exists(dir, spec->name))
+			return false;
+		if (!step) {
+			char link_why[64];
+			snprintf(link_why, sizeof link_why, "%s", strerror(err));
+			die(EX_CANTCREAT,
+			    "%s/%s: cannot create key: this filesystem has neither link(2) (%s) nor rename without replacing (%s); keyshim publishes keys in no weaker way: keep the key directory on a filesystem that has either",
+			    dir->path, spec->name, link_why, strerror(rename_err));
+		}
+		/* our temporary file vanished: a start on another host took it
+		 * for a dead start's leftover (we were paused that long) */
+		if (err != ENOENT || tries == KEYSTORE_PUBLISH_TRIES)
+			die(exit_code_for_errno(err), "%s/%s: cannot create key (%s: %s); nothing was written, fix it and start again",
+			    dir->path, spec->name, step, strerror(err));
+		log_info("%s/%s: the temporary file was removed before it was published; trying again",
+		         dir->path, spec->name);
+	}
+	if (fsync(dir->fd) != 0) {
+		err = errno;
 		unlinkat(dir->fd, temp, 0); /* the key is whole; leave no second link */
 		die(EX_IOERR, "%s: cannot flush the directory after creating %s: %s",
 		    dir->path, spec->name, strerror(err));
@@ -366,5 +540,5 @@ bool key_file_publish(struct key_dir *dir, const struct key_spec *spec,
 	if (unlinkat(dir->fd, temp, 0) != 0 && errno != ENOENT)
 		log_warn("%s/%s: cannot remove temporary file: %s (removed on a later start)",
 		         dir->path, temp, strerror(errno));
-	return created;
+	return true;
 }

@@ -4,7 +4,24 @@
  * the user the service runs as. A key file is published once, atomically
  * (write a temporary file, fsync, link(2) to its name, fsync DIR), and never
  * rewritten: a crash leaves either no key or a whole one, and of many
- * containers racing on one empty volume exactly one creates each key. */
+ * containers racing on one empty volume, on one host or several sharing it
+ * over a network filesystem, exactly one creates each key.
+ *
+ * Temporary files are named PREFIX NAME-BOOT-NONCE: BOOT is 16 hex digits
+ * of the creator's kernel boot id, NONCE 16 random hex digits. A start
+ * removes one only when no live start, on any host, can own it:
+ *  - at once, when this start holds DIR's flock, DIR's filesystem is local
+ *    to this machine (ext4, xfs, btrfs, f2fs, zfs, tmpfs, ramfs, overlay),
+ *    and BOOT is this kernel's: its creator ran here and held that same
+ *    lock for as long as the file lived, so it is dead;
+ *  - otherwise (network and FUSE filesystems, whose locks may be per host;
+ *    another boot; no lock) once it was last written KEYSTORE_TEMP_MAX_AGE
+ *    seconds before the filesystem's own now (the mtime of a file made for
+ *    the purpose), never by this host's clock.
+ * A start paused longer than that, whose file was removed, makes a new one
+ * (at most KEYSTORE_PUBLISH_TRIES times); whatever else happens to a
+ * temporary file, a start ends with the key published under NAME, or with
+ * an error when the volume itself fails. */
 #ifndef KEYSHIM_KEYSTORE_H
 #define KEYSHIM_KEYSTORE_H
 
@@ -16,6 +33,9 @@
 
 /* Temporary files start with this; a key NAME never does. */
 #define KEYSTORE_TEMP_PREFIX ".keyshim-tmp-"
+/* Older than any creation takes, by far: removable on any filesystem. */
+#define KEYSTORE_TEMP_MAX_AGE (15 * 60)
+#define KEYSTORE_PUBLISH_TRIES 3
 
 struct key_dir {
 	const char *path;
@@ -36,11 +56,12 @@ void key_dir_init(struct key_dir *dir, const char *path, uid_t owner_uid,
 bool key_dir_open(struct key_dir *dir);
 
 /* Before the first write: create DIR (0700, owned by the service's user)
- * if missing, take its lock, and remove temporary files of crashed runs. */
+ * if missing, take its lock (keyshims on this host then take turns), and
+ * remove the temporary files of dead starts (by the rule above). */
 void key_dir_prepare(struct key_dir *dir);
 
-/* Remove temporary files left by a crash, when no other keyshim is at
- * work in DIR. Cheap when there are none: one directory read. */
+/* Remove the temporary files of dead starts (by the rule above) in a run
+ * that wrote nothing. Cheap when there are none: one directory read. */
 void key_dir_tidy(struct key_dir *dir);
 
 void key_dir_close(struct key_dir *dir);
@@ -53,7 +74,9 @@ bool key_file_read(struct key_dir *dir, const struct key_spec *spec,
                    char *text, size_t *len);
 
 /* Publish a new key file. True when this call created it; false when
- * another process published DIR/NAME first (read theirs). */
+ * DIR/NAME exists (another process published it first: read theirs).
+ * Exits when the volume fails, or refuses (EX_CANTCREAT) when the
+ * filesystem has neither link(2) nor rename with RENAME_NOREPLACE. */
 bool key_file_publish(struct key_dir *dir, const struct key_spec *spec,
                       const char *text, size_t len);
 
