@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "log.h"
-#include "mounts.h"
+#include "redact.h"
 
 static const char *const state_names[] = {
 	[KEY_MISSING] = "missing",  [KEY_LOADED] = "loaded",
@@ -44,10 +44,8 @@ struct resolver {
 static void read_file_var(const struct key_spec *spec, const char *variable,
                           const char *path, struct given *given)
 {
-	/* NAME_FILE=<the key itself> is an easy slip: never echo a key */
-	const char *shown = format_is_valid(spec->format, path, strlen(path), spec->bytes)
-	    ? "(a key, not a path: not shown)"
-	    : path;
+	/* NAME_FILE=<a key> is an easy slip: show only what is plainly a path */
+	const char *shown = value_shown(path);
 	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	struct stat st;
 	if (fd < 0)
@@ -103,7 +101,7 @@ static void prepare_to_write(struct resolver *r, const struct key_spec *spec)
 	if (r->dir->prepared)
 		return;
 	char why[PATH_MAX + 128];
-	bool ephemeral = dir_is_ephemeral(r->dir->path, why, sizeof why);
+	bool ephemeral = key_dir_is_ephemeral(r->dir, why, sizeof why);
 	if (ephemeral && !r->policy->allow_ephemeral)
 		die(EX_CONFIG,
 		    "%s: refusing to keep %s there: %s; mount a volume at %s, or pass --allow-ephemeral",
@@ -243,6 +241,7 @@ void keys_resolve(const struct key_list *list, const struct key_policy *policy,
 	for (size_t i = 0; i < list->count; i++)
 		if (pending[i])
 			resolve_by_writing(&resolver, &keys[i], &givens[i]);
+	key_files_hand_over(dir); /* only now: every key read and checked */
 	sodium_memzero(givens, sizeof givens);
 	for (size_t i = 0; i < list->count; i++)
 		if (keys[i].state != KEY_MISSING)
