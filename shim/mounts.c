@@ -120,6 +120,24 @@ static bool fdinfo_mount_id(int fd, uint64_t *id)
 	return false;
 }
 
+/* name_to_handle_at(2) reports the mount id (Linux >= 2.6.39) even when
+ * the handle does not fit: ask for none, get EOVERFLOW and the id. Not on
+ * filesystems that cannot make handles (EOPNOTSUPP). */
+static bool handle_mount_id(int fd, uint64_t *id)
+{
+	struct file_handle none = { .handle_bytes = 0 };
+	int mount_id = -1;
+	int rc = name_to_handle_at(fd, "", &none, &mount_id, AT_EMPTY_PATH);
+	if ((rc == 0 || errno == EOVERFLOW) && mount_id >= 0) {
+		*id = (uint64_t)mount_id;
+		return true;
+	}
+	return false;
+}
+
+/* statx first (Linux >= 5.8); then a file handle; then fdinfo, which a
+ * non-dumpable process that is not root cannot read on kernels before
+ * 5.19 (its /proc/self belongs to root then). */
 bool fd_mount_id(int fd, uint64_t *id)
 {
 	struct statx_mnt_id stx = { 0 };
@@ -128,7 +146,7 @@ bool fd_mount_id(int fd, uint64_t *id)
 		*id = stx.mnt_id;
 		return true;
 	}
-	return fdinfo_mount_id(fd, id);
+	return handle_mount_id(fd, id) || fdinfo_mount_id(fd, id);
 }
 
 static bool read_mountinfo(char **text)

@@ -1,7 +1,7 @@
 /* mounts.h - is the key directory on storage that outlives the container?
  *
  * Decided for the directory keyshim has open, by its mount id (statx
- * STATX_MNT_ID, or /proc/self/fdinfo's mnt_id on kernels before 5.8)
+ * STATX_MNT_ID; before Linux 5.8 name_to_handle_at or /proc/self/fdinfo)
  * looked up in /proc/self/mountinfo: the mount that really holds it, even
  * where a later mount hides its path. Not by st_dev, which cannot tell a
  * bind-mounted host directory from the container's own layers, and not by
@@ -28,7 +28,7 @@ bool mountinfo_parse_line(const char *line, struct mount_entry *entry);
 bool mount_find_id(const char *mountinfo_text, uint64_t id, struct mount_entry *found);
 
 /* The mount id of an open file; false (errno set) when the kernel tells
- * neither by statx nor in /proc/self/fdinfo. */
+ * it neither by statx, nor by name_to_handle_at, nor in /proc/self/fdinfo. */
 bool fd_mount_id(int fd, uint64_t *id);
 
 /* Decide whether the directory open as `fd` is ephemeral: on the
