@@ -16,7 +16,8 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 	if (key_spec_parse(input, &spec, why, sizeof why)) {
 		assert(key_name_is_valid(spec.name));
 		assert(spec.bytes >= KEY_BYTES_MIN && spec.bytes <= KEY_BYTES_MAX);
-		assert(spec.format <= FORMAT_HEX);
+		assert(spec.format < FORMAT_COUNT);
+		assert(spec.accept == ACCEPT_CANONICAL);
 	}
 	return 0;
 }

@@ -1,6 +1,7 @@
-/* libFuzzer: key file contents, for every format and a spread of sizes.
- * The first byte picks the spec; the rest is the file. Whatever parses
- * must be exactly a canonical key that re-validates. */
+/* libFuzzer: key file contents, for every format, a spread of sizes and
+ * every acceptance rule. The first byte picks the spec; the rest is the
+ * file. Whatever parses must re-validate under the same rule, and under
+ * the strict rule be exactly a canonical key. */
 #include <assert.h>
 #include <sodium.h>
 #include <string.h>
@@ -14,15 +15,22 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 		return 0;
 	struct key_spec spec = {
 		.name = "K",
-		.format = (enum key_format)(data[0] % 3),
-		.bytes = sizes[(data[0] / 3) % 8],
+		.format = (enum key_format)(data[0] % FORMAT_COUNT),
+		.bytes = sizes[(data[0] / FORMAT_COUNT) % 8],
+		.accept = (enum accept_rule)((data[0] / (FORMAT_COUNT * 8)) % ACCEPT_COUNT),
 	};
 	char text[KEY_TEXT_MAX + 1];
 	size_t len;
 	if (key_text_parse((const char *)data + 1, size - 1, &spec, text, &len)) {
-		assert(len == format_text_len(spec.format, spec.bytes));
+		assert(len > 0 && len <= KEY_TEXT_MAX);
 		assert(strlen(text) == len);
-		assert(format_is_valid(spec.format, text, len, spec.bytes));
+		assert(key_value_valid(&spec, text, len));
+		if (spec.accept == ACCEPT_CANONICAL) {
+			assert(len == format_text_len(spec.format, spec.bytes));
+			assert(format_is_valid(spec.format, text, len, spec.bytes));
+		}
+		if (spec.accept == ACCEPT_FERNET)
+			assert(len == 44);
 	}
 	return 0;
 }
