@@ -193,9 +193,12 @@ static const char *offending_option(char **argv)
 void cli_parse(int argc, char **argv, struct options *options)
 {
 	memset(options, 0, sizeof *options);
+	if (argc < 1 || !argv[0]) /* execve with an empty argv (Linux < 5.18) */
+		die(EX_USAGE, "started with an empty argument list; run keyshim with its name as argv[0]");
 	defaults_from_environment(options);
 
-	struct key_list cli_presets = { 0 }, cli_keys = { 0 };
+	/* static: 18 KiB is too much for a small stack (ulimit -s); one call */
+	static struct key_list cli_presets, cli_keys;
 	bool have_cli_presets = false, have_cli_keys = false;
 	const char *last_value = NULL; /* so that "-d --" is not taken for "--" */
 	char why[256];

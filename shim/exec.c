@@ -12,7 +12,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
+#include <sys/auxv.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -22,9 +25,13 @@ extern char **environ;
 
 static char *key_block;
 static size_t key_block_size;
-/* The inherited NAME=value entries we replaced: wiped with the block. */
-static char *replaced[2 * KEYS_MAX];
+/* The keys whose inherited NAME= and NAME_FILE= entries env_wipe() clears,
+ * every copy of them, however many the environment holds. */
+static const struct key_spec *replaced[KEYS_MAX];
 static size_t replaced_count;
+/* RLIMIT_CORE as keyshim found it: the service gets it back. */
+static struct rlimit core_limit;
+static bool core_limit_saved;
 
 /* True when environment entry `entry` is NAME=... for this name. */
 static bool entry_is(const char *entry, const char *name, const char *suffix)
@@ -35,11 +42,10 @@ static bool entry_is(const char *entry, const char *name, const char *suffix)
 	       entry[name_len + suffix_len] == '=';
 }
 
-static bool entry_is_replaced(const char *entry, const struct key *keys, size_t count)
+static bool entry_is_replaced(const char *entry)
 {
-	for (size_t i = 0; i < count; i++)
-		if (entry_is(entry, keys[i].spec->name, "") ||
-		    entry_is(entry, keys[i].spec->name, "_FILE"))
+	for (size_t i = 0; i < replaced_count; i++)
+		if (entry_is(entry, replaced[i]->name, "") || entry_is(entry, replaced[i]->name, "_FILE"))
 			return true;
 	return false;
 }
@@ -59,12 +65,11 @@ char **env_with_keys(const struct key *keys, size_t count)
 		die(EX_OSERR, "out of memory building the environment");
 
 	size_t used = 0;
-	for (size_t i = 0; i < inherited; i++) {
-		if (!entry_is_replaced(environ[i], keys, count))
+	for (replaced_count = 0; replaced_count < count; replaced_count++)
+		replaced[replaced_count] = keys[replaced_count].spec;
+	for (size_t i = 0; i < inherited; i++)
+		if (!entry_is_replaced(environ[i]))
 			envp[used++] = environ[i];
-		else if (replaced_count < sizeof replaced / sizeof replaced[0])
-			replaced[replaced_count++] = environ[i];
-	}
 	char *cursor = key_block;
 	for (size_t i = 0; i < count; i++) {
 		size_t name_len = strlen(keys[i].spec->name);
@@ -82,12 +87,28 @@ void env_wipe(void)
 {
 	if (key_block)
 		sodium_memzero(key_block, key_block_size);
-	for (size_t i = 0; i < replaced_count; i++)
-		sodium_memzero(replaced[i], strlen(replaced[i]));
+	for (size_t i = 0; environ[i]; i++)
+		if (entry_is_replaced(environ[i]))
+			sodium_memzero(environ[i], strlen(environ[i]));
+}
+
+void exec_guard_core(void)
+{
+	/* before any key is read: no core file, no same-user ptrace or
+	 * /proc/PID/mem of the process that holds keys */
+	prctl(PR_SET_DUMPABLE, 0);
+	if (getrlimit(RLIMIT_CORE, &core_limit) == 0) {
+		core_limit_saved = true;
+		struct rlimit none = { .rlim_cur = 0, .rlim_max = core_limit.rlim_max };
+		if (setrlimit(RLIMIT_CORE, &none) != 0)
+			die(EX_OSERR, "cannot turn off core dumps: %s", strerror(errno));
+	}
 }
 
 _Noreturn void exec_command(char **argv, char **envp)
 {
+	if (core_limit_saved) /* the service's own limit; execve makes it dumpable again */
+		setrlimit(RLIMIT_CORE, &core_limit);
 	execvpe(argv[0], argv, envp);
 	int err = errno;
 	env_wipe();
@@ -99,13 +120,39 @@ _Noreturn void exec_command(char **argv, char **envp)
  * crashes it loudly instead of being swallowed. */
 static const int fault_signals[] = { SIGFPE, SIGILL, SIGSEGV, SIGBUS, SIGABRT, SIGTRAP, SIGSYS };
 
-static void block_signals(sigset_t *blocked, sigset_t *original)
+/* A stop signal that arrives before the service starts ends keyshim. */
+static const int stop_signals[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT };
+
+static sigset_t blocked, original;
+static bool signals_held;
+
+void supervise_hold_signals(void)
 {
-	sigfillset(blocked);
+	if (signals_held)
+		return;
+	sigfillset(&blocked);
 	for (size_t i = 0; i < sizeof fault_signals / sizeof fault_signals[0]; i++)
-		sigdelset(blocked, fault_signals[i]);
-	if (sigprocmask(SIG_SETMASK, blocked, original) != 0)
+		sigdelset(&blocked, fault_signals[i]);
+	if (sigprocmask(SIG_SETMASK, &blocked, &original) != 0)
 		die(EX_OSERR, "cannot block signals: %s", strerror(errno));
+	signals_held = true;
+}
+
+/* Before the fork: a pending stop signal means the service never starts. */
+static void stop_if_asked(void (*wipe_secrets)(void))
+{
+	sigset_t pending;
+	if (sigpending(&pending) != 0)
+		die(EX_OSERR, "sigpending: %s", strerror(errno));
+	for (size_t i = 0; i < sizeof stop_signals / sizeof stop_signals[0]; i++) {
+		if (sigismember(&pending, stop_signals[i]) != 1)
+			continue;
+		log_info("stopped by signal %d before the service started; it was not started",
+		         stop_signals[i]);
+		env_wipe();
+		wipe_secrets();
+		exit(128 + stop_signals[i]);
+	}
 }
 
 /* In the child: its own process group, the terminal's foreground if it has
@@ -151,21 +198,49 @@ static bool reap_children(pid_t child, int *child_status)
 /* The code that resolved the keys (ours, libsodium's, libc's) leaves
  * fragments of them in dead stack frames below ours: 8-byte pieces were
  * seen in /proc/PID/mem. The supervisor lives as long as the service, so
- * it clears that stack before it waits. */
-#define STACK_WIPE_SIZE (64 * 1024)
+ * it clears that stack before it waits: up to 64 KiB below this frame, but
+ * never past RLIMIT_STACK less a margin for the calls it makes (under
+ * `ulimit -s 64` a fixed 64 KiB would crash, with keys in memory). The
+ * stack's top is where the kernel put the program's name (AT_EXECFN). No
+ * code deeper than the limit can have run, so nothing is left there. */
+#define STACK_WIPE_MAX (64 * 1024)
+#define STACK_WIPE_MARGIN (16 * 1024)
+
+static size_t stack_wipe_size(void)
+{
+	unsigned char here;
+	struct rlimit limit;
+	uintptr_t top = (uintptr_t)getauxval(AT_EXECFN);
+	if (getrlimit(RLIMIT_STACK, &limit) != 0 || !top || top < (uintptr_t)&here)
+		return 0;
+	if (limit.rlim_cur == RLIM_INFINITY)
+		return STACK_WIPE_MAX;
+	size_t used = top - (uintptr_t)&here + STACK_WIPE_MARGIN;
+	if (limit.rlim_cur <= used)
+		return 0;
+	size_t room = (size_t)(limit.rlim_cur - used);
+	return room < STACK_WIPE_MAX ? room : STACK_WIPE_MAX;
+}
+
+static __attribute__((noinline)) void wipe_area(size_t size)
+{
+	unsigned char area[size]; /* size > 0 */
+	sodium_memzero(area, size);
+	__asm__ __volatile__("" : : "r"(area) : "memory"); /* keep it on the stack */
+}
 
 static __attribute__((noinline)) void wipe_stack(void)
 {
-	unsigned char area[STACK_WIPE_SIZE];
-	sodium_memzero(area, sizeof area);
-	__asm__ __volatile__("" : : "r"(area) : "memory"); /* keep it on the stack */
+	size_t size = stack_wipe_size();
+	if (size > 0)
+		wipe_area(size);
 }
 
 static _Noreturn __attribute__((noinline)) void supervise(char **argv, char **envp,
                                                           void (*wipe_secrets)(void))
 {
-	sigset_t blocked, original;
-	block_signals(&blocked, &original);
+	supervise_hold_signals();
+	stop_if_asked(wipe_secrets);
 	if (getpid() != 1 && prctl(PR_SET_CHILD_SUBREAPER, 1) != 0)
 		log_warn("cannot become a child subreaper (%s): orphans may stay zombies",
 		         strerror(errno));
@@ -178,8 +253,6 @@ static _Noreturn __attribute__((noinline)) void supervise(char **argv, char **en
 	setpgid(child, child); /* also here, so signals never miss the group */
 	env_wipe();
 	wipe_secrets();
-	/* no core dump or same-user ptrace of the process that held the keys */
-	prctl(PR_SET_DUMPABLE, 0);
 	log_debug("supervising %s as process %d", argv[0], (int)child);
 
 	for (;;) {

@@ -13,6 +13,17 @@
 char **env_with_keys(const struct key *keys, size_t count);
 void env_wipe(void);
 
+/* Called first in main, before any key is read: keyshim is not dumpable
+ * and its RLIMIT_CORE is 0, so no core file can hold a key. exec_command
+ * gives the service the core limit keyshim found. */
+void exec_guard_core(void);
+
+/* With -g, called before any key is read: block every signal but the
+ * faults, so that none is lost before the service starts. A stop signal
+ * (TERM, INT, HUP, QUIT) received by then ends keyshim with 128+N before
+ * the fork, and the service is not started; others are forwarded to it. */
+void supervise_hold_signals(void);
+
 /* Replace this process with argv[0] (searched in PATH). On failure exits
  * 127 (not found) or 126 (cannot execute). */
 _Noreturn void exec_command(char **argv, char **envp);

@@ -11,8 +11,8 @@
 #include <unistd.h>
 
 #include "log.h"
-#include "mounts.h"
 #include "presets.h"
+#include "redact.h"
 #include "svcconf.h"
 
 static const char *const state_names[] = {
@@ -75,10 +75,8 @@ static bool from_file_var(struct resolver *r, const struct key_spec *spec,
 	const char *path = env_value(variable);
 	if (!path)
 		return false;
-	/* NAME_FILE=<the key itself> is an easy slip: never echo a key */
-	bool key_like = format_is_valid(spec->format, path, strlen(path), spec->bytes) ||
-	                (path[0] != '/' && key_value_valid(spec, path, strlen(path)));
-	const char *shown = key_like ? "(not an absolute path: not shown)" : path;
+	/* NAME_FILE=<a key> is an easy slip: show only what is plainly a path */
+	const char *shown = value_shown(path);
 	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	struct stat st;
 	if (fd < 0)
@@ -238,7 +236,7 @@ static void prepare_to_write(struct resolver *r, const struct key_spec *spec)
 	if (r->dir->prepared)
 		return;
 	char why[PATH_MAX + 128];
-	bool ephemeral = dir_is_ephemeral(r->dir->path, why, sizeof why);
+	bool ephemeral = key_dir_is_ephemeral(r->dir, why, sizeof why);
 	if (ephemeral && !r->policy->allow_ephemeral)
 		die(EX_CONFIG,
 		    "%s: refusing to keep %s there: %s; mount a volume at %s, or pass --allow-ephemeral",
@@ -390,6 +388,7 @@ void keys_resolve(const struct key_list *list, const struct key_policy *policy,
 	for (size_t i = 0; i < list->count; i++)
 		if (pending[i])
 			resolve_by_writing(&resolver, &keys[i], &givens[i]);
+	key_files_hand_over(dir); /* only now: every key read and checked */
 	sodium_memzero(givens, sizeof givens);
 	svcconf_forget();
 	for (size_t i = 0; i < list->count; i++)

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdint.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "mounts.h"
 
 /* A temporary file's name: prefix, key name, '-', boot tag, '-', nonce. */
 #define BOOT_TAG_LEN 16
@@ -30,6 +32,7 @@ void key_dir_init(struct key_dir *dir, const char *path, uid_t owner_uid,
 	*dir = (struct key_dir){
 		.path = path,
 		.fd = -1,
+		.parent_fd = -1,
 		.read_only = read_only,
 		.owner_uid = owner_uid,
 		.owner_gid = owner_gid,
@@ -37,62 +40,195 @@ void key_dir_init(struct key_dir *dir, const char *path, uid_t owner_uid,
 	};
 }
 
+/* Only root, or keyshim's own user, can have made what is in a directory
+ * that it owns and no one else may write. */
+static bool only_we_write(const struct stat *st)
+{
+	return (st->st_uid == 0 || st->st_uid == geteuid()) && !(st->st_mode & (S_IWGRP | S_IWOTH));
+}
+
+/* A symlink at `name` in the directory `at` may be followed when no less
+ * privileged user could have planted it: root (or we) own it, and only
+ * root (or we) may write the directory it is in. */
+static bool trusted_link(int at, const char *name)
+{
+	struct stat link, parent;
+	return fstatat(at, name, &link, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(link.st_mode) &&
+	       (link.st_uid == 0 || link.st_uid == geteuid()) && fstat(at, &parent) == 0 &&
+	       only_we_write(&parent);
+}
+
+#define WALK_LINKS_MAX 40 /* as the kernel's MAXSYMLINKS */
+
+/* Put a trusted link's target in front of what is left to walk (`rest`,
+ * which lies inside todo). */
+static void splice_link(struct key_dir *dir, int at, const char *name, char *todo,
+                        const char *rest, int *links)
+{
+	static char target[PATH_MAX]; /* static: small stacks (ulimit -s) */
+	ssize_t len = readlinkat(at, name, target, sizeof target);
+	size_t rest_len = strlen(rest);
+	if (len <= 0 || ++*links > WALK_LINKS_MAX)
+		die(EX_NOPERM, "%s: cannot follow the symbolic link %s on its way (%s); give -d the real path",
+		    dir->path, name, len <= 0 ? strerror(errno) : "too many links");
+	if ((size_t)len + 1 + rest_len >= PATH_MAX)
+		die(EX_CANTCREAT, "%s: path too long after following %s", dir->path, name);
+	memmove(todo + len + 1, rest, rest_len + 1);
+	memcpy(todo, target, (size_t)len);
+	todo[len] = '/';
+	dir->via_link = true;
+}
+
+/* Walk DIR's path from "/" (or the working directory) component by
+ * component with O_NOFOLLOW; see key_dir_open(). Leaves dir->parent_fd
+ * (and dir->leaf) set; returns DIR's descriptor, or -1 when it is missing. */
+static int walk(struct key_dir *dir)
+{
+	static char todo[PATH_MAX]; /* static: small stacks (ulimit -s) */
+	int links = 0;
+	if (snprintf(todo, sizeof todo, "%s", dir->path) >= (int)sizeof todo)
+		die(EX_USAGE, "%s: key directory path too long", dir->path);
+	int at = open(todo[0] == '/' ? "/" : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (at < 0)
+		die(exit_code_for_errno(errno), "%s: cannot open %s: %s", dir->path,
+		    todo[0] == '/' ? "/" : "the working directory", strerror(errno));
+	for (;;) {
+		char *name = todo + strspn(todo, "/");
+		size_t len = strcspn(name, "/");
+		char *rest = name + len + strspn(name + len, "/");
+		if (len == 0) { /* DIR is "/" or "." */
+			dir->parent_fd = dup(at);
+			strcpy(dir->leaf, ".");
+			return at;
+		}
+		if (len >= sizeof dir->leaf)
+			die(EX_CANTCREAT, "%s: a name on the way is too long", dir->path);
+		name[len] = '\0';
+		int next = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (next < 0 && (errno == ELOOP || errno == ENOTDIR)) {
+			struct stat st;
+			if (fstatat(at, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode)) {
+				if (!trusted_link(at, name))
+					die(EX_NOPERM,
+					    "%s: %s on its way is a symbolic link that uid %u could have planted; root follows only links root owns in a directory only root may write: give -d the real path",
+					    dir->path, name, (unsigned)st.st_uid);
+				splice_link(dir, at, name, todo, rest, &links);
+				if (todo[0] == '/') {
+					close(at);
+					at = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+					if (at < 0)
+						die(exit_code_for_errno(errno), "%s: cannot open /: %s",
+						    dir->path, strerror(errno));
+				}
+				continue;
+			}
+			die(EX_CANTCREAT, "%s: %s on its way is not a directory; point -d at a directory on the volume",
+			    dir->path, name);
+		}
+		if (next < 0 && errno == ENOENT) {
+			dir->parent_fd = at; /* the deepest directory that exists */
+			dir->parent_missing = *rest != '\0';
+			strcpy(dir->leaf, name);
+			return -1;
+		}
+		if (next < 0)
+			die(exit_code_for_errno(errno),
+			    "%s: cannot open key directory: %s; it must be readable by uid %u (see -u)",
+			    dir->path, strerror(errno), (unsigned)dir->owner_uid);
+		if (*rest == '\0') {
+			dir->parent_fd = at;
+			strcpy(dir->leaf, name);
+			return next;
+		}
+		close(at);
+		at = next;
+		memmove(todo, rest, strlen(rest) + 1);
+	}
+	return -1;
+}
+
+/* Who may change DIR decides whether its keys can be trusted: DIR must
+ * belong to the service's user or root, and no one else may write it (a
+ * sticky directory of the service's user excepted). */
+static void check_dir(struct key_dir *dir)
+{
+	struct stat st;
+	if (fstat(dir->fd, &st) != 0)
+		die(EX_IOERR, "%s: cannot stat key directory: %s", dir->path, strerror(errno));
+	if (st.st_uid != dir->owner_uid && st.st_uid != 0)
+		die(EX_NOPERM, "%s: key directory owned by uid %u, but keys here belong to uid %u; chown it, or run with -u %u",
+		    dir->path, (unsigned)st.st_uid, (unsigned)dir->owner_uid, (unsigned)st.st_uid);
+	if ((st.st_mode & (S_IWGRP | S_IWOTH)) &&
+	    !((st.st_mode & S_ISVTX) && st.st_uid == dir->owner_uid))
+		die(EX_NOPERM, "%s: group or others may write the key directory (mode %04o) and delete keys; chmod 700 it",
+		    dir->path, (unsigned)(st.st_mode & 07777));
+}
+
+/* As root for another user, DIR's parent must be root's alone: anyone
+ * else who may write it could swap DIR for a link or their own directory
+ * between two steps. */
+static void check_parent(struct key_dir *dir)
+{
+	struct stat st;
+	if (!dir->hand_over || dir->parent_fd < 0)
+		return;
+	if (fstat(dir->parent_fd, &st) != 0)
+		die(EX_IOERR, "%s: cannot stat the key directory's parent: %s", dir->path, strerror(errno));
+	if (st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH)))
+		die(EX_NOPERM,
+		    "%s: uid %u (mode %04o) may write the directory that holds the key directory, so root will not make or give it there; mount the volume at the key directory itself",
+		    dir->path, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
+}
+
 bool key_dir_open(struct key_dir *dir)
 {
-	dir->fd = open(dir->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dir->fd >= 0)
-		return true;
-	if (errno == ENOENT)
+	dir->fd = walk(dir);
+	check_parent(dir);
+	if (dir->fd < 0)
 		return false;
-	if (errno == ENOTDIR)
-		die(EX_CANTCREAT, "%s: key directory is not a directory; point -d at a directory on the volume",
-		    dir->path);
-	die(exit_code_for_errno(errno),
-	    "%s: cannot open key directory: %s; it must be readable by uid %u (see -u)",
-	    dir->path, strerror(errno), (unsigned)dir->owner_uid);
+	check_dir(dir);
+	return true;
+}
+
+bool key_dir_is_ephemeral(struct key_dir *dir, char *why, size_t why_size)
+{
+	int fd = dir->fd >= 0 ? dir->fd : dir->parent_fd;
+	if (fd < 0) {
+		snprintf(why, why_size, "it is not open");
+		return true;
+	}
+	return fd_is_ephemeral(fd, why, why_size);
 }
 
 void key_dir_close(struct key_dir *dir)
 {
 	if (dir->fd >= 0)
 		close(dir->fd); /* also drops the lock */
-	dir->fd = -1;
+	if (dir->parent_fd >= 0)
+		close(dir->parent_fd);
+	dir->fd = dir->parent_fd = -1;
 }
 
-/* fsync the directory holding `path`, so a new entry in it survives a
- * power cut as surely as the key files inside it. */
-static bool sync_parent(const char *path)
-{
-	char parent[PATH_MAX];
-	if (snprintf(parent, sizeof parent, "%s", path) >= (int)sizeof parent)
-		return false;
-	char *slash = strrchr(parent, '/');
-	if (!slash)
-		strcpy(parent, ".");
-	else if (slash == parent)
-		parent[1] = '\0';
-	else
-		*slash = '\0';
-	int fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	bool synced = fd >= 0 && fsync(fd) == 0;
-	if (fd >= 0)
-		close(fd);
-	return synced;
-}
-
+/* mkdirat and openat on the same parent, reached without untrusted links. */
 static void create_dir(struct key_dir *dir)
 {
-	if (mkdir(dir->path, 0700) == 0) {
+	if (dir->parent_fd < 0 || dir->parent_missing)
+		die(EX_CANTCREAT, "%s: cannot create key directory: its parent does not exist; mount the volume's directory there",
+		    dir->path);
+	if (mkdirat(dir->parent_fd, dir->leaf, 0700) == 0) {
 		dir->created = true;
-		if (!sync_parent(dir->path))
+		if (fsync(dir->parent_fd) != 0)
 			die(EX_IOERR, "%s: cannot flush the parent of the new key directory: %s",
 			    dir->path, strerror(errno));
 	} else if (errno != EEXIST) {
 		die(exit_code_for_create(errno), "%s: cannot create key directory: %s; mount the volume's directory there",
 		    dir->path, strerror(errno));
 	}
-	if (!key_dir_open(dir))
-		die(EX_CANTCREAT, "%s: key directory vanished while being created", dir->path);
+	dir->fd = openat(dir->parent_fd, dir->leaf, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dir->fd < 0)
+		die(exit_code_for_errno(errno), "%s: cannot open the key directory just made: %s",
+		    dir->path, strerror(errno));
+	check_dir(dir);
 }
 
 /* A stream over DIR's entries from the start, on a dup of dir->fd (which
@@ -122,9 +258,16 @@ static bool dir_is_empty(struct key_dir *dir)
 }
 
 /* As root for another user, a key directory that root owns and that is
- * ours alone (made by this run, or an empty fresh volume) is handed to
- * that user, mode 0700. Anything else is left as it is: a volume that
+ * ours alone (made by this run, or an empty volume root reached without
+ * links) is handed to that user, mode 0700. Anything else is left as it is: a volume that
  * holds other data, or a shared or sticky directory such as /tmp. */
+static bool is_volume_root(struct key_dir *dir)
+{
+	uint64_t mine, parent;
+	return !dir->via_link && dir->parent_fd >= 0 && fd_mount_id(dir->fd, &mine) &&
+	       fd_mount_id(dir->parent_fd, &parent) && mine != parent;
+}
+
 static void hand_over_dir(struct key_dir *dir)
 {
 	struct stat st;
@@ -132,7 +275,8 @@ static void hand_over_dir(struct key_dir *dir)
 		return;
 	if (fstat(dir->fd, &st) != 0)
 		die(EX_IOERR, "%s: cannot stat key directory: %s", dir->path, strerror(errno));
-	if (st.st_uid != 0 || (st.st_mode & S_ISVTX) || !(dir->created || dir_is_empty(dir)))
+	if (st.st_uid != 0 || (st.st_mode & S_ISVTX) ||
+	    !(dir->created || (dir_is_empty(dir) && is_volume_root(dir))))
 		return;
 	if (fchown(dir->fd, dir->owner_uid, dir->owner_gid) != 0 || fchmod(dir->fd, 0700) != 0)
 		die(exit_code_for_errno(errno), "%s: cannot give key directory to uid %u: %s",
@@ -376,13 +520,38 @@ static void check_key_file(struct key_dir *dir, int fd, const char *name)
 	if (st.st_mode & 077)
 		die(EX_NOPERM, "%s/%s: group or others may access it (mode %04o); chmod 600 it",
 		    dir->path, name, (unsigned)(st.st_mode & 07777));
-	if (root_owned_for_hand_over && !dir->read_only) {
-		if (fchown(fd, dir->owner_uid, dir->owner_gid) != 0)
+	if (root_owned_for_hand_over && st.st_nlink != 1)
+		die(EX_NOPERM, "%s/%s: a root-owned key file with %lu links; root gives away only a file with one: remove the other links",
+		    dir->path, name, (unsigned long)st.st_nlink);
+	if (!root_owned_for_hand_over || dir->read_only)
+		return;
+	for (size_t i = 0; i < dir->root_owned_count; i++)
+		if (strcmp(dir->root_owned[i], name) == 0)
+			return;
+	if (dir->root_owned_count < KEYS_MAX)
+		dir->root_owned[dir->root_owned_count++] = name;
+}
+
+void key_files_hand_over(struct key_dir *dir)
+{
+	for (size_t i = 0; i < dir->root_owned_count; i++) {
+		const char *name = dir->root_owned[i];
+		struct stat st;
+		int fd = openat(dir->fd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+		if (fd < 0 || fstat(fd, &st) != 0)
+			die(exit_code_for_errno(errno), "%s/%s: cannot open it again to give it to uid %u: %s",
+			    dir->path, name, (unsigned)dir->owner_uid, strerror(errno));
+		if (!S_ISREG(st.st_mode) || st.st_nlink != 1)
+			die(EX_NOPERM, "%s/%s: changed while keyshim read the keys; root gives away only a plain file with one link",
+			    dir->path, name);
+		if (st.st_uid == 0 && fchown(fd, dir->owner_uid, dir->owner_gid) != 0)
 			die(exit_code_for_errno(errno), "%s/%s: cannot give it to uid %u: %s",
 			    dir->path, name, (unsigned)dir->owner_uid, strerror(errno));
+		close(fd);
 		log_info("%s/%s: handed from root to uid %u", dir->path, name,
 		         (unsigned)dir->owner_uid);
 	}
+	dir->root_owned_count = 0;
 }
 
 bool key_file_read(struct key_dir *dir, const struct key_spec *spec,

@@ -40,20 +40,38 @@
 struct key_dir {
 	const char *path;
 	int fd;           /* -1 until opened */
+	int parent_fd;    /* the directory holding DIR (or its deepest existing
+	                   * ancestor), reached without untrusted links; -1 */
+	bool parent_missing; /* an ancestor of DIR does not exist */
+	bool via_link;    /* the walk followed a (trusted) symlink */
+	char leaf[256];   /* DIR's last component, as created in parent_fd */
 	bool prepared;    /* created if missing, locked, stale files gone */
 	bool created;     /* this run made DIR */
 	bool read_only;   /* check mode: change nothing */
 	uid_t owner_uid;  /* whom key files belong to: the service's user */
 	gid_t owner_gid;
 	bool hand_over;   /* root making keys for owner_uid: chown what we make */
+	/* root-owned key files to give to owner_uid once every check passed */
+	const char *root_owned[KEYS_MAX];
+	size_t root_owned_count;
 };
 
 void key_dir_init(struct key_dir *dir, const char *path, uid_t owner_uid,
                   gid_t owner_gid, bool read_only);
 
-/* Open DIR if it exists. False when it does not; exits on anything else
- * (unreadable: EX_NOPERM; not a directory: EX_CANTCREAT). */
+/* Open DIR if it exists, walking its path from "/" one component at a
+ * time with O_NOFOLLOW: a symlink on the way is followed only when root
+ * (or keyshim's own user) owns it and the directory holding it, and no one
+ * else may write there. False when DIR does not exist; exits on anything
+ * else (a link someone else could have planted, unreadable, DIR writable by
+ * others or owned by a third user: EX_NOPERM; not a directory:
+ * EX_CANTCREAT). As root for another user (-u), DIR's parent must be
+ * writable by root alone (EX_NOPERM), or the user could swap DIR. */
 bool key_dir_open(struct key_dir *dir);
+
+/* The ephemeral guard (mounts.h) for the directory open as DIR, or, while
+ * DIR does not exist yet, for the directory it will be made in. */
+bool key_dir_is_ephemeral(struct key_dir *dir, char *why, size_t why_size);
 
 /* Before the first write: create DIR (0700, owned by the service's user)
  * if missing, take its lock (keyshims on this host then take turns), and
@@ -66,10 +84,18 @@ void key_dir_tidy(struct key_dir *dir);
 
 void key_dir_close(struct key_dir *dir);
 
+/* As root for another user: give the root-owned key files read so far to
+ * that user (chown), each checked again on its open descriptor. Called
+ * once, after every key was read and validated and every refusal checked,
+ * so that a refused run changes no owner. */
+void key_files_hand_over(struct key_dir *dir);
+
 /* Read DIR/NAME into text (room for KEY_TEXT_MAX + 1). False when it does
  * not exist. Exits, leaving the file as it is, when it is a symlink or not
  * a regular file, has the wrong owner or mode (EX_NOPERM), cannot be read
- * (EX_IOERR), or is not a valid key of its spec (EX_DATAERR). */
+ * (EX_IOERR), or is not a valid key of its spec (EX_DATAERR). A root-owned
+ * key file that root will hand to the service's user must have one link
+ * (EX_NOPERM); it is only noted here, and changed by key_files_hand_over(). */
 bool key_file_read(struct key_dir *dir, const struct key_spec *spec,
                    char *text, size_t *len);
 

@@ -69,6 +69,7 @@ static int count_missing(void)
 
 int main(int argc, char **argv)
 {
+	exec_guard_core(); /* first: no key may ever reach a core file */
 	log_set_exit_hook(wipe_keys);
 	sodium_set_misuse_handler(random_failure); /* sodium_init may need it */
 	if (sodium_init() < 0)
@@ -95,6 +96,8 @@ int main(int argc, char **argv)
 		break;
 	}
 
+	if (options.supervise && options.mode == MODE_EXEC)
+		supervise_hold_signals(); /* none lost before the service starts */
 	struct run_as run_as;
 	run_as_lookup(options.user, &run_as);
 	struct key_dir dir;

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 /* Copy one space-separated field, undoing the \ooo escapes the kernel uses
@@ -33,13 +34,29 @@ static const char *take_field(const char *p, char *out, size_t out_size)
 	return p;
 }
 
-/* Fields: id parent major:minor root MOUNT_POINT options [optional...] -
+/* A whole decimal number; false on anything else or overflow. */
+static bool parse_u64(const char *text, uint64_t *value)
+{
+	*value = 0;
+	if (!*text)
+		return false;
+	for (const char *p = text; *p; p++) {
+		if (*p < '0' || *p > '9' || *value > (UINT64_MAX - 9) / 10)
+			return false;
+		*value = *value * 10 + (uint64_t)(*p - '0');
+	}
+	return true;
+}
+
+/* Fields: ID parent major:minor root MOUNT_POINT options [optional...] -
  * FS_TYPE source super-options. */
 bool mountinfo_parse_line(const char *line, struct mount_entry *entry)
 {
 	char field[PATH_MAX];
 	const char *p = line;
-	for (int i = 0; i < 4; i++)
+	if (!(p = take_field(p, field, sizeof field)) || !parse_u64(field, &entry->id))
+		return false;
+	for (int i = 0; i < 3; i++)
 		if (!(p = take_field(p, field, sizeof field)))
 			return false;
 	if (!(p = take_field(p, entry->mount_point, sizeof entry->mount_point)) ||
@@ -52,57 +69,84 @@ bool mountinfo_parse_line(const char *line, struct mount_entry *entry)
 	return take_field(p, entry->fs_type, sizeof entry->fs_type) != NULL;
 }
 
-bool mount_holds_path(const char *mount_point, const char *path)
+bool mount_find_id(const char *text, uint64_t id, struct mount_entry *found)
 {
-	size_t len = strlen(mount_point);
-	if (strcmp(mount_point, "/") == 0)
-		return path[0] == '/';
-	return strncmp(mount_point, path, len) == 0 &&
-	       (path[len] == '\0' || path[len] == '/');
-}
-
-bool mount_find(const char *text, const char *path, struct mount_entry *found)
-{
-	static struct mount_entry entry; /* PATH_MAX is too large for the stack's taste */
-	size_t best_len = 0;
-	bool have = false;
 	for (const char *line = text; line && *line;) {
 		const char *newline = strchr(line, '\n');
-		if (mountinfo_parse_line(line, &entry) &&
-		    mount_holds_path(entry.mount_point, path) &&
-		    strlen(entry.mount_point) >= best_len) {
-			best_len = strlen(entry.mount_point);
-			*found = entry;
-			have = true;
-		}
+		if (mountinfo_parse_line(line, found) && found->id == id)
+			return true;
 		line = newline ? newline + 1 : NULL;
 	}
-	return have;
+	return false;
 }
 
-/* The canonical form of a path that may not exist yet: realpath() of its
- * longest existing ancestor, with the missing rest appended. */
-static bool canonical_path(const char *path, char out[PATH_MAX])
+/* statx(2) through syscall(): musl 1.2.3 (Debian 12) has no wrapper. Only
+ * the fields used here are named; the layout is the kernel's. */
+#define MOUNTS_STATX_MNT_ID 0x1000U
+struct statx_mnt_id {
+	uint32_t mask;
+	uint32_t unused[35];
+	uint64_t mnt_id;
+	uint64_t spare[13];
+};
+_Static_assert(offsetof(struct statx_mnt_id, mnt_id) == 0x90, "statx layout");
+_Static_assert(sizeof(struct statx_mnt_id) == 256, "statx size");
+
+/* /proc/self/fdinfo/FD has "mnt_id:\t<id>" since Linux 3.15. */
+static bool fdinfo_mount_id(int fd, uint64_t *id)
 {
-	char full[PATH_MAX], head[PATH_MAX], cwd[PATH_MAX];
-	if (path[0] != '/' && !getcwd(cwd, sizeof cwd))
+	char path[64], text[4096];
+	snprintf(path, sizeof path, "/proc/self/fdinfo/%d", fd);
+	int info = open(path, O_RDONLY | O_CLOEXEC);
+	if (info < 0)
 		return false;
-	int len = path[0] == '/'
-	    ? snprintf(full, sizeof full, "%s", path)
-	    : snprintf(full, sizeof full, "%s/%s", cwd, path);
-	if (len < 0 || len >= (int)sizeof full || full[0] != '/')
+	ssize_t got;
+	while ((got = read(info, text, sizeof text - 1)) < 0 && errno == EINTR)
+		;
+	close(info);
+	if (got <= 0)
 		return false;
-	strcpy(head, full);
-	const char *tail = "";
-	while (!realpath(head[0] ? head : "/", out)) {
-		if (errno != ENOENT && errno != ENOTDIR)
-			return false;
-		char *slash = strrchr(head, '/'); /* never NULL: head starts with '/' */
-		tail = full + (slash - head);
-		*slash = '\0';
+	text[got] = '\0';
+	for (char *line = text; line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+		if (strncmp(line, "mnt_id:", 7) != 0)
+			continue;
+		char *value = line + 7;
+		value += strspn(value, " \t");
+		char *end = value + strcspn(value, "\n");
+		*end = '\0';
+		return parse_u64(value, id);
 	}
-	size_t used = strcmp(out, "/") == 0 ? 0 : strlen(out);
-	return snprintf(out + used, PATH_MAX - used, "%s", tail) < (int)(PATH_MAX - used);
+	errno = ENOENT;
+	return false;
+}
+
+/* name_to_handle_at(2) reports the mount id (Linux >= 2.6.39) even when
+ * the handle does not fit: ask for none, get EOVERFLOW and the id. Not on
+ * filesystems that cannot make handles (EOPNOTSUPP). */
+static bool handle_mount_id(int fd, uint64_t *id)
+{
+	struct file_handle none = { .handle_bytes = 0 };
+	int mount_id = -1;
+	int rc = name_to_handle_at(fd, "", &none, &mount_id, AT_EMPTY_PATH);
+	if ((rc == 0 || errno == EOVERFLOW) && mount_id >= 0) {
+		*id = (uint64_t)mount_id;
+		return true;
+	}
+	return false;
+}
+
+/* statx first (Linux >= 5.8); then a file handle; then fdinfo, which a
+ * non-dumpable process that is not root cannot read on kernels before
+ * 5.19 (its /proc/self belongs to root then). */
+bool fd_mount_id(int fd, uint64_t *id)
+{
+	struct statx_mnt_id stx = { 0 };
+	if (syscall(SYS_statx, fd, "", AT_EMPTY_PATH, MOUNTS_STATX_MNT_ID, &stx) == 0 &&
+	    (stx.mask & MOUNTS_STATX_MNT_ID)) {
+		*id = stx.mnt_id;
+		return true;
+	}
+	return handle_mount_id(fd, id) || fdinfo_mount_id(fd, id);
 }
 
 static bool read_mountinfo(char **text)
@@ -139,23 +183,25 @@ static bool read_mountinfo(char **text)
 	return false;
 }
 
-bool dir_is_ephemeral(const char *dir, char *why, size_t why_size)
+bool fd_is_ephemeral(int fd, char *why, size_t why_size)
 {
-	char path[PATH_MAX];
+	uint64_t id;
 	char *mountinfo = NULL;
-	struct mount_entry holder;
-	if (!canonical_path(dir, path)) {
-		snprintf(why, why_size, "cannot resolve the path");
+	static struct mount_entry holder; /* PATH_MAX is too large for the stack's taste */
+	if (!fd_mount_id(fd, &id)) {
+		snprintf(why, why_size, "the kernel does not tell which mount holds it (%s)",
+		         strerror(errno));
 		return true;
 	}
 	if (!read_mountinfo(&mountinfo)) {
 		snprintf(why, why_size, "cannot read /proc/self/mountinfo to tell");
 		return true;
 	}
-	bool found = mount_find(mountinfo, path, &holder);
+	bool found = mount_find_id(mountinfo, id, &holder);
 	free(mountinfo);
 	if (!found) {
-		snprintf(why, why_size, "no mount holds it in /proc/self/mountinfo");
+		snprintf(why, why_size, "its mount (id %llu) is not in /proc/self/mountinfo",
+		         (unsigned long long)id);
 		return true;
 	}
 	if (strcmp(holder.mount_point, "/") == 0) {

@@ -48,7 +48,7 @@ static gid_t find_group(const char *group)
 	if (parse_id(group, &id))
 		return (gid_t)id;
 	struct group entry, *found = NULL;
-	char buffer[16384];
+	static char buffer[16384]; /* not on the stack: keyshim runs under small stack limits */
 	int rc = getgrnam_r(group, &entry, buffer, sizeof buffer, &found);
 	if (rc != 0 && rc != ENOENT)
 		die(EX_OSERR, "cannot read /etc/group for group %s: %s", group, strerror(rc));
@@ -63,7 +63,7 @@ static gid_t find_group(const char *group)
 static void resolve_ids(char *user, const char *group, struct run_as *run_as)
 {
 	struct passwd entry;
-	char buffer[16384];
+	static char buffer[16384]; /* not on the stack: keyshim runs under small stack limits */
 	unsigned id;
 	bool known = find_user(user, &entry, buffer, sizeof buffer);
 	if (known)
@@ -92,6 +92,31 @@ static void resolve_ids(char *user, const char *group, struct run_as *run_as)
 	}
 }
 
+static bool has_group(const gid_t *groups, int count, gid_t gid)
+{
+	for (int i = 0; i < count; i++)
+		if (groups[i] == gid)
+			return true;
+	return false;
+}
+
+/* True when our supplementary groups are already the target's (the
+ * primary group aside, which the kernel may or may not list). */
+static bool groups_are(const struct run_as *run_as)
+{
+	gid_t current[RUN_AS_GROUPS_MAX];
+	int count = getgroups(RUN_AS_GROUPS_MAX, current);
+	if (count < 0)
+		return false;
+	for (int i = 0; i < count; i++)
+		if (current[i] != run_as->gid && !has_group(run_as->groups, run_as->group_count, current[i]))
+			return false;
+	for (int i = 0; i < run_as->group_count; i++)
+		if (run_as->groups[i] != run_as->gid && !has_group(current, count, run_as->groups[i]))
+			return false;
+	return true;
+}
+
 void run_as_lookup(const char *spec, struct run_as *run_as)
 {
 	*run_as = (struct run_as){ .uid = geteuid(), .gid = getegid() };
@@ -115,7 +140,12 @@ void run_as_lookup(const char *spec, struct run_as *run_as)
 	if (geteuid() != 0 && !same)
 		die(EX_NOPERM, "-u %s needs root, but keyshim runs as uid %u; start the container as root, or drop -u",
 		    spec, (unsigned)geteuid());
-	run_as->change = !same;
+	if (geteuid() != 0 && !groups_are(run_as))
+		die(EX_NOPERM, "-u %s: keyshim has supplementary groups that only root can drop; start it without them (or as root)",
+		    spec);
+	/* root always sets all three, so the groups are exactly these even
+	 * when the ids already match */
+	run_as->change = geteuid() == 0;
 }
 
 void run_as_apply(const struct run_as *run_as)

@@ -12,7 +12,7 @@
 
 struct run_as {
 	bool set;       /* -u given */
-	bool change;    /* we are root and the target differs: drop before exec */
+	bool change;    /* we are root: set groups, gid, uid before exec */
 	uid_t uid;
 	gid_t gid;
 	int group_count; /* supplementary groups */
@@ -21,7 +21,7 @@ struct run_as {
 
 /* Resolve spec (NULL: stay as we are). Exits EX_USAGE on a malformed spec,
  * EX_NOUSER for an unknown user or group, EX_NOPERM when not root and the
- * target is not who we already are. */
+ * target (ids and supplementary groups) is not who we already are. */
 void run_as_lookup(const char *spec, struct run_as *run_as);
 
 /* Become the target for good, checked; exits EX_NOPERM on any failure. */

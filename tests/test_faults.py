@@ -181,7 +181,7 @@ def test_mkdir_failure(ns_static, tmp_path, error):
     ns = ns_static
     vol = ns.volume()
     result = run_traced(ns, vol, keyshim_args(vol, "/keys"),
-                        inject=[f"mkdir:error={error}:when=1"])
+                        inject=[f"mkdirat:error={error}:when=1"])  # mkdirat: issue 9
     assert result.returncode == EXIT[error], result.stderr
     assert STRERROR[error] in one_line(result.stderr)
     assert vol.files() == []

@@ -2,14 +2,19 @@
  * Prints TAP-like lines and "N passed, N failed"; exits 1 on any failure. */
 #include <sodium.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "accept.h"
 #include "conffile.h"
+#include "cli.h"
 #include "encoding.h"
 #include "keyspec.h"
 #include "mounts.h"
 #include "presets.h"
+#include "redact.h"
 
 static int passed, failed;
 
@@ -194,25 +199,67 @@ static void test_mountinfo(void)
 	CHECK(!mountinfo_parse_line("36 35 98:0 /mnt1 rel rw - ext4 x rw", &e)); /* relative */
 	CHECK(!mountinfo_parse_line("", &e));
 
-	CHECK(mount_holds_path("/", "/var/lib/keyshim"));
-	CHECK(mount_holds_path("/var/lib/keyshim", "/var/lib/keyshim"));
-	CHECK(mount_holds_path("/var/lib", "/var/lib/keyshim"));
-	CHECK(!mount_holds_path("/var/lib/k", "/var/lib/keyshim"));
+	CHECK(mountinfo_parse_line("26 1 254:0 / / rw - ext4 /dev/vda rw", &e) && e.id == 26);
+	CHECK(!mountinfo_parse_line("x6 1 254:0 / / rw - ext4 /dev/vda rw", &e)); /* id */
+	CHECK(!mountinfo_parse_line("99999999999999999999 1 0:1 / / rw - ext4 x rw", &e));
 
+	/* By id, not by path: a volume at /var/lib/keyshim hidden by a tmpfs
+	 * mounted later on /var/lib is still listed, and found by its own id. */
 	const char *table =
 	    "1 0 0:1 / / rw - overlay overlay rw\n"
-	    "2 1 0:2 / /var/lib rw - tmpfs tmpfs rw\n"
 	    "3 1 8:1 /vol /var/lib/keyshim rw - ext4 /dev/sda1 rw\n"
-	    "4 1 0:3 / /var/lib/keyshimmer rw - tmpfs tmpfs rw\n";
-	CHECK(mount_find(table, "/var/lib/keyshim", &e) && strcmp(e.fs_type, "ext4") == 0);
-	CHECK(mount_find(table, "/var/lib/keyshim/sub", &e) && strcmp(e.fs_type, "ext4") == 0);
-	CHECK(mount_find(table, "/var/lib/other", &e) && strcmp(e.fs_type, "tmpfs") == 0);
-	CHECK(mount_find(table, "/etc", &e) && strcmp(e.mount_point, "/") == 0);
-	/* a later mount on the same point hides the earlier one */
-	const char *stacked = "1 0 0:1 / / rw - overlay overlay rw\n"
-	                      "2 1 8:1 / /data rw - ext4 /dev/sda rw\n"
-	                      "3 1 0:9 / /data rw - tmpfs tmpfs rw\n";
-	CHECK(mount_find(stacked, "/data", &e) && strcmp(e.fs_type, "tmpfs") == 0);
+	    "bad line\n"
+	    "2 1 0:2 / /var/lib rw - tmpfs tmpfs rw\n";
+	CHECK(mount_find_id(table, 3, &e) && strcmp(e.fs_type, "ext4") == 0 && e.id == 3);
+	CHECK(mount_find_id(table, 2, &e) && strcmp(e.mount_point, "/var/lib") == 0);
+	CHECK(mount_find_id(table, 1, &e) && strcmp(e.mount_point, "/") == 0);
+	CHECK(!mount_find_id(table, 4, &e));
+	CHECK(!mount_find_id("", 1, &e));
+}
+
+/* The exit status of cli_parse(argc, argv) in a child process: it exits
+ * on every error; 0 when it returned. */
+static int parse_status(int argc, char **argv)
+{
+	fflush(stdout);
+	pid_t pid = fork();
+	if (pid == 0) {
+		static struct options options;
+		cli_parse(argc, argv, &options);
+		_exit(0);
+	}
+	int status;
+	if (pid < 0 || waitpid(pid, &status, 0) != pid)
+		return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static void test_empty_argv(void)
+{
+	/* execve(path, {NULL}, envp) on Linux < 5.18: argc 0, argv[0] NULL */
+	char **argv = calloc(1, sizeof *argv); /* exactly one slot: ASan sees any overrun */
+	CHECK(argv && parse_status(0, argv) == 64);
+	free(argv);
+	char *blank[] = { "", NULL }; /* what Linux >= 5.18 makes of it */
+	CHECK(parse_status(1, blank) == 64);
+}
+
+static void test_redact(void)
+{
+	CHECK(value_is_plain_path("/run/secrets/semaphore_key"));
+	CHECK(value_is_plain_path("/var/run/secrets/kubernetes.io/serviceaccount/token"));
+	CHECK(!value_is_plain_path("run/secrets/key"));                      /* relative */
+	CHECK(!value_is_plain_path("YWJjZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXoxMjM0NTY="));
+	CHECK(!value_is_plain_path("/YWJjZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXoxMjM0NTY\n"));
+	CHECK(!value_is_plain_path("/path/with space"));
+	CHECK(!value_is_plain_path("/run/secrets/key\n"));
+	CHECK(!value_is_plain_path("/run/secrets/key\r"));
+	CHECK(!value_is_plain_path("/abc+def"));
+	/* 24 characters of base64 without '+' or '=': 18 bytes, could be a key */
+	CHECK(!value_is_plain_path("/abcdefghijklmnopqrstuvw"));
+	CHECK(value_is_plain_path("/abcdefghijklmnopqrstuv")); /* 23: no key is */
+	CHECK(strcmp(value_shown("/x/y.txt"), "/x/y.txt") == 0);
+	CHECK(strcmp(value_shown("secret"), REDACTED) == 0);
 }
 
 /* The configuration-file readers (shim/json.c, shim/ini.c). */
@@ -329,6 +376,8 @@ int main(void)
 	test_mountinfo();
 	test_json();
 	test_ini();
+	test_empty_argv();
+	test_redact();
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
 }
