@@ -206,7 +206,9 @@ class Namespaces:
                     "UBSAN_OPTIONS": "halt_on_error=1:print_stacktrace=1:exitcode=98"}
         full_env.update(env or {})
         self.learn(argv, env)
-        cmd = ["unshare", "--pid", "--fork", "--mount", "--mount-proc",
+        # --kill-child: killing unshare (a timeout) kills the namespace's
+        # PID 1 and so everything in it, so no test can hang on its pipes
+        cmd = ["unshare", "--pid", "--fork", "--kill-child", "--mount", "--mount-proc",
                "--propagation", "private", "sh", "-c", script, "sh",
                str(volume.data) if volume else "", str(volume.mnt) if volume else ""]
         return subprocess.Popen(cmd + argv, env=full_env, stdout=subprocess.PIPE,
