@@ -272,15 +272,25 @@ class Namespaces:
         for argv in self.argvs:
             joined = "\0".join(argv)
             found += [f"argv {argv[:3]}..." for v in values if v in joined]
-        for p in self.tmp.rglob("*"):
-            if p.is_symlink() or not p.is_file() or self.allowed_path(p):
+        for p in self.written_files():
+            if self.allowed_path(p):
                 continue
             try:
-                data = p.read_bytes()[:1 << 20].decode(errors="replace")
+                with open(p, "rb") as f:
+                    data = f.read(1 << 20).decode(errors="replace")
             except OSError:
                 continue
             found += [f"file {p}" for v in values if v in data]
         return found
+
+    def written_files(self):
+        """Regular files under tmp_path, not installed packages."""
+        for top, dirs, files in os.walk(self.tmp):
+            dirs[:] = [d for d in dirs if d not in ("node_modules", ".git", ".npm")]
+            for name in files:
+                path = pathlib.Path(top) / name
+                if not path.is_symlink() and path.is_file():
+                    yield path
 
 
 def harness(tmp_path, binary):
