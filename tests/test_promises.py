@@ -277,6 +277,9 @@ def test_ttin_ttou_are_not_forwarded(ns_static, tmp_path, sig):
     pid = host_pid1(proc, ready)
     os.kill(pid, getattr(signal, "SIG" + sig))
     time.sleep(0.5)
+    # had it been forwarded, it would have stopped the service's `sleep`:
+    # SIGCONT (forwarded like any signal) lets a broken keyshim fail fast
+    os.kill(pid, signal.SIGCONT)
     os.kill(pid, signal.SIGUSR1)  # a control: this one is forwarded
     result = finish(ns, proc)
     assert result.returncode == 0, result.stderr
