@@ -39,17 +39,23 @@ def traced(ns, vol, args, inject=(), paths=(), **kwargs):
 # --- How keys are kept: publishing never replaces a key ---------------------------
 
 @pytest.mark.parametrize("given", [False, True], ids=["create", "adopt"])
-def test_publish_never_replaces_an_existing_key(ns, given):
+@pytest.mark.parametrize("publish", ["link", "rename"])
+def test_publish_never_replaces_an_existing_key(ns, given, publish):
     """Another container published K between our look and our link (made
-    here by hiding K from our first two reads): link(2) must fail on the
-    existing name, and keyshim must load that key, not replace it."""
+    here by hiding K from our first two reads): link(2), or the
+    rename(RENAME_NOREPLACE) used where hard links are not supported, must
+    fail on the existing name, and keyshim must load that key, not
+    replace it."""
     vol = ns.volume()
     stored = b64()
     write_key(vol.data / "K", stored)
     before = vol.snapshot()
     env = {"K": stored} if given else {}
-    result = traced(ns, vol, ["-k", "K"] + fp_service("K"), env=env,
-                    inject=["openat:error=ENOENT:when=1..2"], paths=["K"])
+    inject = ["openat:error=ENOENT:when=1..2"]
+    if publish == "rename":
+        inject.append("linkat:error=EPERM")
+    result = traced(ns, vol, ["-k", "K"] + fp_service("K"), env=env, inject=inject,
+                    paths=["K"])
     assert result.returncode == 0, result.stderr
     assert states(result.stderr) == {"K": ("loaded", fingerprint(stored))}
     assert exported(result.stdout) == {"K": fingerprint(stored)}
