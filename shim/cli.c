@@ -15,6 +15,7 @@ enum long_only {
 	OPT_ALLOW_EPHEMERAL,
 	OPT_ON_CONFLICT,
 	OPT_NO_CREATE,
+	OPT_ADOPT_PUBLISHED,
 };
 
 static const struct option long_options[] = {
@@ -30,6 +31,7 @@ static const struct option long_options[] = {
 	{ "allow-ephemeral", no_argument, NULL, OPT_ALLOW_EPHEMERAL },
 	{ "on-conflict", required_argument, NULL, OPT_ON_CONFLICT },
 	{ "no-create", no_argument, NULL, OPT_NO_CREATE },
+	{ "adopt-published", no_argument, NULL, OPT_ADOPT_PUBLISHED },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -40,12 +42,16 @@ void cli_print_help(void)
 	    "       keyshim [OPTIONS] init                 keep keys, print NAME FINGERPRINT STATE\n"
 	    "       keyshim [OPTIONS] check                read only: 0 valid, 1 missing, 65 invalid\n"
 	    "       keyshim install DIR                    copy this binary to DIR/keyshim\n"
+	    "       keyshim presets                        PRESET NAME FORMAT BYTES CLASS ACCEPTS SOURCE\n"
 	    "\n"
 	    "options (environment twin in brackets; the option wins):\n"
-	    "  -d, --dir DIR           key directory on the volume [KEYSHIM_DIR] (" DEFAULT_KEY_DIR ")\n"
-	    "  -p, --preset NAME       semaphore, airflow or airflow2 [KEYSHIM_PRESET, comma separated]\n"
-	    "  -k, --key NAME[:FORMAT[:BYTES]]\n"
-	    "                          a key; FORMAT base64 (default), base64url or hex;\n"
+	    "  -d, --dir DIR           key directory on the volume [KEYSHIM_DIR] (" DEFAULT_KEY_DIR ")\n",
+	    stdout);
+	printf("  -p, --preset NAME       %s [KEYSHIM_PRESET, comma separated]\n"
+	       "  -k, --key NAME[:FORMAT[:BYTES]]\n"
+	       "                          a key; FORMAT %s (base64 if not given);\n",
+	       preset_names(), format_names());
+	fputs(
 	    "                          BYTES 16..1024 (32) [KEYSHIM_KEYS, comma separated]\n"
 	    "  -u, --user USER[:GROUP] run COMMAND as this user; keys are made for it [KEYSHIM_USER]\n"
 	    "  -g, --supervise         stay as PID 1: forward signals, reap zombies [KEYSHIM_SUPERVISE=1]\n"
@@ -55,6 +61,8 @@ void cli_print_help(void)
 	    "      --on-conflict refuse|env|file\n"
 	    "                          NAME set and DIR/NAME differs: refuse (default), or which\n"
 	    "                          wins; the file is never changed [KEYSHIM_ON_CONFLICT]\n"
+	    "      --adopt-published   take a data key even when its value is one upstream\n"
+	    "                          published (anyone can decrypt) [KEYSHIM_ADOPT_PUBLISHED=1]\n"
 	    "  -q, --quiet             errors only [KEYSHIM_QUIET=1]\n"
 	    "  -v, --verbose           say more [KEYSHIM_VERBOSE=1]\n"
 	    "  -h, --help              this text\n"
@@ -113,11 +121,12 @@ static void defaults_from_environment(struct options *options)
 	options->verbosity = env_flag("KEYSHIM_QUIET")     ? LOG_QUIET
 	                     : env_flag("KEYSHIM_VERBOSE") ? LOG_VERBOSE
 	                                                   : LOG_NORMAL;
-	options->on_conflict = (value = getenv("KEYSHIM_ON_CONFLICT")) && *value
+	options->policy.on_conflict = (value = getenv("KEYSHIM_ON_CONFLICT")) && *value
 	    ? parse_on_conflict(value, "KEYSHIM_ON_CONFLICT")
 	    : CONFLICT_REFUSE;
-	options->allow_ephemeral = env_flag("KEYSHIM_ALLOW_EPHEMERAL");
-	options->no_create = env_flag("KEYSHIM_NO_CREATE");
+	options->policy.allow_ephemeral = env_flag("KEYSHIM_ALLOW_EPHEMERAL");
+	options->policy.no_create = env_flag("KEYSHIM_NO_CREATE");
+	options->policy.adopt_published = env_flag("KEYSHIM_ADOPT_PUBLISHED");
 	options->supervise = env_flag("KEYSHIM_SUPERVISE");
 }
 
@@ -141,6 +150,10 @@ static void parse_operands(int argc, char **argv, bool after_dashdash,
 		if (count != 1)
 			usage_error("unexpected argument after ", verb);
 		options->mode = verb[0] == 'i' ? MODE_INIT : MODE_CHECK;
+	} else if (strcmp(verb, "presets") == 0) {
+		if (count != 1)
+			usage_error("unexpected argument after ", verb);
+		options->mode = MODE_PRESETS;
 	} else if (strcmp(verb, "install") == 0) {
 		if (count != 2)
 			usage_error("install takes one DIR", "");
@@ -227,13 +240,16 @@ void cli_parse(int argc, char **argv, struct options *options)
 			options->mode = MODE_VERSION;
 			return;
 		case OPT_ALLOW_EPHEMERAL:
-			options->allow_ephemeral = true;
+			options->policy.allow_ephemeral = true;
 			break;
 		case OPT_ON_CONFLICT:
-			options->on_conflict = parse_on_conflict(optarg, "--on-conflict");
+			options->policy.on_conflict = parse_on_conflict(optarg, "--on-conflict");
 			break;
 		case OPT_NO_CREATE:
-			options->no_create = true;
+			options->policy.no_create = true;
+			break;
+		case OPT_ADOPT_PUBLISHED:
+			options->policy.adopt_published = true;
 			break;
 		case ':':
 			usage_error("missing value for ", offending_option(argv));
@@ -244,8 +260,8 @@ void cli_parse(int argc, char **argv, struct options *options)
 	bool after_dashdash = optind > 1 && strcmp(argv[optind - 1], "--") == 0 &&
 	                      argv[optind - 1] != last_value;
 	parse_operands(argc, argv, after_dashdash, options);
-	if (options->mode == MODE_INSTALL)
-		return; /* install needs no keys */
+	if (options->mode == MODE_INSTALL || options->mode == MODE_PRESETS)
+		return; /* they need no keys */
 
 	/* Presets first, then single keys; a command-line list replaces its
 	 * environment twin, and the two kinds combine. */

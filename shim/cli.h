@@ -6,6 +6,7 @@
 
 #include "keyspec.h"
 #include "log.h"
+#include "policy.h"
 
 #define DEFAULT_KEY_DIR "/var/lib/keyshim"
 
@@ -14,21 +15,17 @@ enum mode {
 	MODE_INIT,    /* keyshim [OPTIONS] init */
 	MODE_CHECK,   /* keyshim [OPTIONS] check */
 	MODE_INSTALL, /* keyshim install DIR */
+	MODE_PRESETS, /* keyshim presets */
 	MODE_HELP,
 	MODE_VERSION,
 };
-
-/* Which value wins when NAME is set and DIR/NAME holds another key. */
-enum on_conflict { CONFLICT_REFUSE, CONFLICT_ENV, CONFLICT_FILE };
 
 struct options {
 	enum mode mode;
 	const char *dir;
 	const char *user;      /* -u USER[:GROUP], or NULL */
 	enum verbosity verbosity;
-	enum on_conflict on_conflict;
-	bool allow_ephemeral;
-	bool no_create;
+	struct key_policy policy; /* all but read_only, which the mode decides */
 	bool supervise;
 	struct key_list keys;
 	char **command;        /* exec: COMMAND [ARG...]; install: DIR */

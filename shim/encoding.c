@@ -1,19 +1,79 @@
-/* encoding.c - see encoding.h. */
+/* encoding.c - see encoding.h. A new format is a row of `formats`. */
 #include "encoding.h"
 
 #include <sodium.h>
 #include <string.h>
 
-static const char *const format_names[] = {
-	[FORMAT_BASE64] = "base64",
-	[FORMAT_BASE64URL] = "base64url",
-	[FORMAT_HEX] = "hex",
+struct format {
+	const char *name;
+	int variant; /* libsodium's base64 variant; unused by hex */
+	size_t (*text_len)(const struct format *f, size_t bytes);
+	void (*encode)(const struct format *f, const unsigned char *raw,
+	               size_t bytes, char *text, size_t size);
+	/* Decode all of text[0..len) into exactly `bytes` bytes. */
+	bool (*decode)(const struct format *f, const char *text, size_t len,
+	               unsigned char *raw, size_t bytes);
+};
+
+static size_t base64_len(const struct format *f, size_t bytes)
+{
+	/* libsodium counts the terminating NUL */
+	return sodium_base64_encoded_len(bytes, f->variant) - 1;
+}
+
+static void base64_encode(const struct format *f, const unsigned char *raw,
+                          size_t bytes, char *text, size_t size)
+{
+	sodium_bin2base64(text, size, raw, bytes, f->variant);
+}
+
+static bool base64_decode(const struct format *f, const char *text, size_t len,
+                          unsigned char *raw, size_t bytes)
+{
+	size_t decoded = 0;
+	const char *end = NULL;
+	return sodium_base642bin(raw, bytes, text, len, NULL, &decoded, &end,
+	                         f->variant) == 0 &&
+	       end == text + len && decoded == bytes;
+}
+
+static size_t hex_len(const struct format *f, size_t bytes)
+{
+	(void)f;
+	return 2 * bytes;
+}
+
+static void hex_encode(const struct format *f, const unsigned char *raw,
+                       size_t bytes, char *text, size_t size)
+{
+	(void)f;
+	sodium_bin2hex(text, size, raw, bytes);
+}
+
+static bool hex_decode(const struct format *f, const char *text, size_t len,
+                       unsigned char *raw, size_t bytes)
+{
+	(void)f;
+	size_t decoded = 0;
+	const char *end = NULL;
+	return sodium_hex2bin(raw, bytes, text, len, NULL, &decoded, &end) == 0 &&
+	       end == text + len && decoded == bytes;
+}
+
+#define BASE64(variant) variant, base64_len, base64_encode, base64_decode
+
+static const struct format formats[FORMAT_COUNT] = {
+	[FORMAT_BASE64] = { "base64", BASE64(sodium_base64_VARIANT_ORIGINAL) },
+	[FORMAT_BASE64URL] = { "base64url", BASE64(sodium_base64_VARIANT_URLSAFE) },
+	[FORMAT_HEX] = { "hex", 0, hex_len, hex_encode, hex_decode },
+	[FORMAT_BASE64URL_RAW] = { "base64url-raw",
+	                           BASE64(sodium_base64_VARIANT_URLSAFE_NO_PADDING) },
 };
 
 bool format_from_name(const char *name, enum key_format *format)
 {
-	for (size_t i = 0; i < sizeof format_names / sizeof format_names[0]; i++) {
-		if (strcmp(name, format_names[i]) == 0) {
+	for (size_t i = 0; i < FORMAT_COUNT; i++) {
+		if (strcmp(name, formats[i].name) == 0) {
 			*format = (enum key_format)i;
 			return true;
 		}
@@ -21,54 +81,52 @@ bool format_from_name(const char *name, enum key_format *format)
 	return false;
 }
 
-const char *format_name(enum key_format format) { return format_names[format]; }
+const char *format_name(enum key_format format) { return formats[format].name; }
 
-static int base64_variant(enum key_format format)
+const char *format_names(void)
 {
-	return format == FORMAT_BASE64URL ? sodium_base64_VARIANT_URLSAFE
-	                                  : sodium_base64_VARIANT_ORIGINAL;
+	static char list[128];
+	if (!list[0])
+		for (size_t i = 0; i < FORMAT_COUNT; i++) {
+			if (i > 0)
+				strcat(list, i + 1 < FORMAT_COUNT ? ", " : " or ");
+			strcat(list, formats[i].name);
+		}
+	return list;
 }
 
 size_t format_text_len(enum key_format format, size_t bytes)
 {
-	if (format == FORMAT_HEX)
-		return 2 * bytes;
-	/* libsodium counts the terminating NUL */
-	return sodium_base64_encoded_len(bytes, base64_variant(format)) - 1;
+	return formats[format].text_len(&formats[format], bytes);
 }
 
 void format_encode(enum key_format format, const unsigned char *raw,
                    size_t bytes, char *text)
 {
-	size_t size = format_text_len(format, bytes) + 1;
-	if (format == FORMAT_HEX)
-		sodium_bin2hex(text, size, raw, bytes);
-	else
-		sodium_bin2base64(text, size, raw, bytes, base64_variant(format));
+	const struct format *f = &formats[format];
+	f->encode(f, raw, bytes, text, f->text_len(f, bytes) + 1);
 }
 
-static bool decodes_to_exactly(enum key_format format, const char *text,
-                               size_t len, unsigned char *raw, size_t bytes)
+size_t format_create(enum key_format format, size_t bytes, char *text)
 {
-	size_t decoded = 0;
-	const char *end = NULL;
-	int rc = format == FORMAT_HEX
-	    ? sodium_hex2bin(raw, bytes, text, len, NULL, &decoded, &end)
-	    : sodium_base642bin(raw, bytes, text, len, NULL, &decoded, &end,
-	                        base64_variant(format));
-	return rc == 0 && end == text + len && decoded == bytes;
+	unsigned char raw[KEY_BYTES_MAX];
+	randombytes_buf(raw, bytes);
+	format_encode(format, raw, bytes, text);
+	sodium_memzero(raw, sizeof raw);
+	return format_text_len(format, bytes);
 }
 
 bool format_is_valid(enum key_format format, const char *text, size_t len,
                      size_t bytes)
 {
+	const struct format *f = &formats[format];
 	if (bytes < KEY_BYTES_MIN || bytes > KEY_BYTES_MAX ||
-	    len != format_text_len(format, bytes))
+	    len != f->text_len(f, bytes))
 		return false;
 
 	unsigned char raw[KEY_BYTES_MAX];
 	char again[KEY_TEXT_MAX + 1];
-	bool valid = decodes_to_exactly(format, text, len, raw, bytes);
+	bool valid = f->decode(f, text, len, raw, bytes);
 	if (valid) {
 		/* Only the canonical form: rejects upper-case hex and stray
 		 * bits in base64 padding, which decode but do not round-trip. */

@@ -1,5 +1,7 @@
 /* encoding.h - the text forms a key takes in its file and in the environment,
- * strict decoding, and fingerprints. All of it is libsodium's own code. */
+ * strict decoding, and fingerprints. Each format is one row of a table in
+ * encoding.c (name, text length, encode, strict decode); all of it is
+ * libsodium's own code. */
 #ifndef KEYSHIM_ENCODING_H
 #define KEYSHIM_ENCODING_H
 
@@ -7,9 +9,11 @@
 #include <stddef.h>
 
 enum key_format {
-	FORMAT_BASE64,    /* standard alphabet, padded: `head -c32 /dev/urandom | base64` */
-	FORMAT_BASE64URL, /* URL-safe alphabet, padded: what Fernet keys are */
-	FORMAT_HEX,       /* lower-case hex */
+	FORMAT_BASE64,       /* standard alphabet, padded: `head -c32 /dev/urandom | base64` */
+	FORMAT_BASE64URL,    /* URL-safe alphabet, padded: what Fernet keys are */
+	FORMAT_HEX,          /* lower-case hex */
+	FORMAT_BASE64URL_RAW, /* URL-safe alphabet, no padding (JWK, Node's base64url) */
+	FORMAT_COUNT
 };
 
 #define KEY_BYTES_MIN 16
@@ -21,6 +25,8 @@ enum key_format {
 
 bool format_from_name(const char *name, enum key_format *format);
 const char *format_name(enum key_format format);
+/* "base64, base64url, hex or base64url-raw": for usage messages. */
+const char *format_names(void);
 
 /* The exact length of the text form of `bytes` random bytes. */
 size_t format_text_len(enum key_format format, size_t bytes);
@@ -29,6 +35,10 @@ size_t format_text_len(enum key_format format, size_t bytes);
  * format_text_len(format, bytes) + 1 characters. */
 void format_encode(enum key_format format, const unsigned char *raw,
                    size_t bytes, char *text);
+
+/* A new key: `bytes` bytes of libsodium's randomness in the text form;
+ * returns its length. */
+size_t format_create(enum key_format format, size_t bytes, char *text);
 
 /* True when text[0..len) is the canonical text form of exactly `bytes`
  * bytes: right length, right alphabet, right padding, no trailing junk,

@@ -12,6 +12,8 @@
 
 #include "log.h"
 #include "mounts.h"
+#include "presets.h"
+#include "svcconf.h"
 
 static const char *const state_names[] = {
 	[KEY_MISSING] = "missing",  [KEY_LOADED] = "loaded",
@@ -21,33 +23,62 @@ static const char *const state_names[] = {
 
 const char *key_state_name(enum key_state state) { return state_names[state]; }
 
-void keys_wipe(struct key *keys, size_t count)
-{
-	sodium_memzero(keys, count * sizeof *keys);
-}
+enum source_kind { SOURCE_FILE_VAR, SOURCE_ENV, SOURCE_SERVICE_CONF };
 
-/* A value given from outside the key directory: NAME or NAME_FILE. */
-struct given {
+/* A value given from outside the key directory. */
+struct outside {
 	bool present;
-	bool from_file_var;
-	const char *source; /* "the environment" or NAME_FILE's path */
+	enum source_kind kind;
+	const char *source; /* NAME_FILE's path, "the environment", the service's file */
 	size_t len;
 	char text[KEY_TEXT_MAX + 1];
 };
 
+/* Outside values between the two passes: secret, wiped on every exit. */
+static struct outside givens[KEYS_MAX];
+
+void keys_wipe(struct key *keys, size_t count)
+{
+	sodium_memzero(keys, count * sizeof *keys);
+	sodium_memzero(givens, sizeof givens);
+	svcconf_forget();
+}
+
 struct resolver {
 	const struct key_policy *policy;
 	struct key_dir *dir;
+	const struct run_as *reader;
 	char path[PATH_MAX];
 };
 
-static void read_file_var(const struct key_spec *spec, const char *variable,
-                          const char *path, struct given *given)
+/* "NAME_FILE" and the like. */
+static void variable_name(char *out, const struct key_spec *spec, const char *suffix)
 {
+	snprintf(out, KEY_NAME_MAX + 16, "%s%s", spec->name, suffix);
+}
+
+/* An environment variable, unset when empty: compose files often say
+ * NAME=${NAME:-}. */
+static const char *env_value(const char *variable)
+{
+	const char *value = getenv(variable);
+	return value && *value ? value : NULL;
+}
+
+/* NAME_FILE: the file's contents, symlinks followed (Kubernetes secrets). */
+static bool from_file_var(struct resolver *r, const struct key_spec *spec,
+                          struct outside *out)
+{
+	(void)r;
+	char variable[KEY_NAME_MAX + 16], wanted[128];
+	variable_name(variable, spec, "_FILE");
+	const char *path = env_value(variable);
+	if (!path)
+		return false;
 	/* NAME_FILE=<the key itself> is an easy slip: never echo a key */
-	const char *shown = format_is_valid(spec->format, path, strlen(path), spec->bytes)
-	    ? "(a key, not a path: not shown)"
-	    : path;
+	bool key_like = format_is_valid(spec->format, path, strlen(path), spec->bytes) ||
+	                (path[0] != '/' && key_value_valid(spec, path, strlen(path)));
+	const char *shown = key_like ? "(not an absolute path: not shown)" : path;
 	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	struct stat st;
 	if (fd < 0)
@@ -58,42 +89,146 @@ static void read_file_var(const struct key_spec *spec, const char *variable,
 		die(EX_IOERR, "%s=%s: cannot stat: %s", variable, shown, strerror(errno));
 	if (!S_ISREG(st.st_mode))
 		die(EX_NOPERM, "%s=%s: not a regular file", variable, shown);
-	if (!key_text_read(fd, shown, spec, given->text, &given->len))
-		die(EX_DATAERR, "%s=%s: not a valid %s key of %zu bytes; fix the secret",
-		    variable, shown, format_name(spec->format), spec->bytes);
+	key_spec_describe(spec, wanted, sizeof wanted);
+	if (!key_text_read(fd, shown, spec, out->text, &out->len))
+		die(EX_DATAERR, "%s=%s: not %s; fix the secret", variable, shown, wanted);
 	close(fd);
-	given->present = true;
-	given->from_file_var = true;
-	given->source = path;
+	out->source = path;
+	return true;
 }
 
-/* NAME from the environment, or NAME_FILE's contents. An empty NAME counts
- * as unset: compose files often say NAME=${NAME:-}. */
-static void read_given(const struct key_spec *spec, struct given *given)
+/* NAME from the environment. */
+static bool from_environment(struct resolver *r, const struct key_spec *spec,
+                             struct outside *out)
 {
-	char variable[KEY_NAME_MAX + sizeof "_FILE"];
-	snprintf(variable, sizeof variable, "%s_FILE", spec->name);
-	const char *value = getenv(spec->name);
-	const char *path = getenv(variable);
-	if (value && !*value)
-		value = NULL;
-	if (value && path && *path)
+	(void)r;
+	char variable[KEY_NAME_MAX + 16], wanted[128];
+	variable_name(variable, spec, "_FILE");
+	const char *value = env_value(spec->name);
+	if (!value)
+		return false;
+	if (env_value(variable))
 		die(EX_USAGE, "both %s and %s are set; unset one of them", spec->name, variable);
-	if (path && *path) {
-		read_file_var(spec, variable, path, given);
+	size_t len = strlen(value);
+	key_spec_describe(spec, wanted, sizeof wanted);
+	if (len > KEY_TEXT_MAX || !key_value_valid(spec, value, len))
+		die(EX_DATAERR, "%s (from the environment) is not %s; fix or unset it",
+		    spec->name, wanted);
+	memcpy(out->text, value, len + 1);
+	out->len = len;
+	out->source = "the environment";
+	return true;
+}
+
+/* The service's own configuration file, read only. */
+static bool from_service_conf(struct resolver *r, const struct key_spec *spec,
+                              struct outside *out)
+{
+	char wanted[128];
+	if (!spec->own.conf ||
+	    !svcconf_lookup(spec, r->reader, out->text, &out->len, &out->source))
+		return false;
+	key_spec_describe(spec, wanted, sizeof wanted);
+	if (!key_value_valid(spec, out->text, out->len))
+		die(EX_DATAERR, "%s: %s%s%s%s is not %s, which %s needs; fix the file (keyshim never changes it)",
+		    out->source, spec->own.section ? "[" : "",
+		    spec->own.section ? spec->own.section : "", spec->own.section ? "] " : "",
+		    spec->own.field, wanted, spec->name);
+	return true;
+}
+
+/* NAME_CMD and NAME_SECRET: the service would run the command or ask its
+ * secrets backend, but only when NAME is unset, and keyshim sets NAME. */
+static void refuse_indirect(const struct key_spec *spec)
+{
+	static const char *const suffixes[] = { "_CMD", "_SECRET" };
+	if (!spec->own.cmd_secret)
+		return;
+	for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
+		char variable[KEY_NAME_MAX + 16];
+		variable_name(variable, spec, suffixes[i]);
+		if (env_value(variable))
+			die(EX_CONFIG,
+			    "%s is set: keyshim cannot run it, and the %s it exports would take its place; put the key in %s_FILE or in the key file, and unset %s",
+			    variable, spec->name, spec->name, variable);
+	}
+}
+
+typedef bool (*source_reader)(struct resolver *r, const struct key_spec *spec,
+                              struct outside *out);
+
+/* The outside sources in the order the services prefer them. */
+static const struct {
+	enum source_kind kind;
+	source_reader read;
+} sources[] = {
+	{ SOURCE_FILE_VAR, from_file_var },
+	{ SOURCE_ENV, from_environment },
+	{ SOURCE_SERVICE_CONF, from_service_conf },
+};
+
+static bool same_value(const struct outside *a, const char *text, size_t len)
+{
+	return a->len == len && sodium_memcmp(a->text, text, len) == 0;
+}
+
+/* Published values: kept silently never. Session keys drop the value
+ * (the volume's key serves); data keys refuse unless told. */
+static void check_published(struct resolver *r, const struct key_spec *spec,
+                            struct outside *out)
+{
+	char fp[FINGERPRINT_SIZE];
+	fingerprint(out->text, out->len, fp);
+	const char *where = published_value_source(spec->name, fp);
+	if (!where)
+		return;
+	if (spec->key_class == KEY_CLASS_SESSION) {
+		log_warn("%s: ignoring the value from %s (%s): it is the one published in %s; using the key file %s instead",
+		         spec->name, out->source, fp, where, r->path);
+		sodium_memzero(out, sizeof *out);
 		return;
 	}
-	if (!value)
+	if (!r->policy->adopt_published)
+		die(EX_CONFIG,
+		    "%s: the value from %s (%s) is the one published in %s: anyone can decrypt what it protects; remove it, or if data is encrypted with it, keep it with --adopt-published and rotate the key",
+		    spec->name, out->source, fp, where);
+	log_warn("%s: keeping the value from %s (%s), published in %s, as --adopt-published says: anyone can decrypt what it protects",
+	         spec->name, out->source, fp, where);
+}
+
+/* Walk the outside sources: the first present one is the key's outside
+ * value; a later one that differs is only shadowed (the service itself
+ * would not use it either), which is worth a warning. */
+static void read_outside(struct resolver *r, const struct key_spec *spec,
+                         struct outside *out)
+{
+	static struct outside later;
+	refuse_indirect(spec);
+	out->present = false;
+	for (size_t i = 0; i < sizeof sources / sizeof sources[0]; i++) {
+		struct outside *slot = out->present ? &later : out;
+		if (!sources[i].read(r, spec, slot))
+			continue;
+		slot->kind = sources[i].kind;
+		slot->present = true;
+		if (slot == &later && !same_value(&later, out->text, out->len)) {
+			char first_fp[FINGERPRINT_SIZE], later_fp[FINGERPRINT_SIZE];
+			fingerprint(out->text, out->len, first_fp);
+			fingerprint(later.text, later.len, later_fp);
+			log_warn("%s: the value from %s (%s) is not used: the one from %s (%s) comes first, for the service too",
+			         spec->name, later.source, later_fp, out->source, first_fp);
+		}
+		sodium_memzero(&later, sizeof later);
+	}
+	if (!out->present)
 		return;
-	size_t len = strlen(value);
-	if (!format_is_valid(spec->format, value, len, spec->bytes))
-		die(EX_DATAERR,
-		    "%s (from the environment) is not a valid %s key of %zu bytes; fix or unset it",
-		    spec->name, format_name(spec->format), spec->bytes);
-	memcpy(given->text, value, len + 1);
-	given->len = len;
-	given->present = true;
-	given->source = "the environment";
+	check_published(r, spec, out);
+	if (out->present && accept_value_is_short(spec->accept, out->text, out->len)) {
+		char fp[FINGERPRINT_SIZE];
+		fingerprint(out->text, out->len, fp);
+		log_warn("%s: the value from %s (%s) is %zu bytes, short of the %d that HS512 wants; replace it when sessions may be reset",
+		         spec->name, out->source, fp, out->len, HS512_KEY_BYTES);
+	}
 }
 
 /* The first write in DIR: refuse storage that dies with the container,
@@ -122,22 +257,39 @@ static void set_key(struct key *key, enum key_state state, const char *source,
 	key->source = source;
 }
 
-/* NAME (or NAME_FILE) and DIR/NAME both hold a key, and they differ. */
-static void settle_conflict(struct resolver *r, struct key *key, const struct given *given)
+/* How to make an outside value go away. */
+static void removal_hint(const struct key_spec *spec, const struct outside *given,
+                         char *out, size_t size)
 {
-	char given_fp[FINGERPRINT_SIZE];
+	switch (given->kind) {
+	case SOURCE_FILE_VAR:
+		snprintf(out, size, "unset %s_FILE", spec->name);
+		return;
+	case SOURCE_ENV:
+		snprintf(out, size, "unset %s", spec->name);
+		return;
+	case SOURCE_SERVICE_CONF:
+		snprintf(out, size, "remove %s from %s", spec->own.field, given->source);
+		return;
+	}
+}
+
+/* An outside value and DIR/NAME both hold a key, and they differ. */
+static void settle_conflict(struct resolver *r, struct key *key, const struct outside *given)
+{
+	char given_fp[FINGERPRINT_SIZE], hint[PATH_MAX + 64];
 	fingerprint(given->text, given->len, given_fp);
 	fingerprint(key->text, key->len, key->fingerprint);
 	switch (r->policy->on_conflict) {
 	case CONFLICT_REFUSE:
+		removal_hint(key->spec, given, hint, sizeof hint);
 		die(EX_CONFIG,
-		    "%s: the value from %s (%s) differs from the key file %s (%s); the file is kept: unset %s, or choose with --on-conflict env|file",
-		    key->spec->name, given->source, given_fp, r->path, key->fingerprint,
-		    key->spec->name);
+		    "%s: the value from %s (%s) differs from the key file %s (%s); the file is kept: %s, or choose with --on-conflict env|file",
+		    key->spec->name, given->source, given_fp, r->path, key->fingerprint, hint);
 	case CONFLICT_ENV:
 		log_warn("%s: using the value from %s (%s), not the key file %s (%s), as --on-conflict env says",
 		         key->spec->name, given->source, given_fp, r->path, key->fingerprint);
-		set_key(key, given->from_file_var ? KEY_FROM_FILE_VAR : KEY_FROM_ENV,
+		set_key(key, given->kind == SOURCE_FILE_VAR ? KEY_FROM_FILE_VAR : KEY_FROM_ENV,
 		        given->source, given->text, given->len);
 		return;
 	case CONFLICT_FILE:
@@ -148,23 +300,18 @@ static void settle_conflict(struct resolver *r, struct key *key, const struct gi
 }
 
 /* DIR/NAME exists and was read into key: reconcile it with a given value. */
-static void use_stored(struct resolver *r, struct key *key, const struct given *given)
+static void use_stored(struct resolver *r, struct key *key, const struct outside *given)
 {
 	key->state = KEY_LOADED;
 	key->source = NULL;
-	if (given->present && (given->len != key->len ||
-	                       sodium_memcmp(given->text, key->text, key->len) != 0))
+	if (given->present && !same_value(given, key->text, key->len))
 		settle_conflict(r, key, given);
 }
 
 static void create_key(struct resolver *r, struct key *key)
 {
 	const struct key_spec *spec = key->spec;
-	unsigned char raw[KEY_BYTES_MAX];
-	randombytes_buf(raw, spec->bytes);
-	format_encode(spec->format, raw, spec->bytes, key->text);
-	sodium_memzero(raw, sizeof raw);
-	key->len = format_text_len(spec->format, spec->bytes);
+	key->len = format_create(spec->format, spec->bytes, key->text);
 	if (key_file_publish(r->dir, spec, key->text, key->len))
 		key->state = KEY_CREATED;
 	else if (key_file_read(r->dir, spec, key->text, &key->len))
@@ -173,10 +320,11 @@ static void create_key(struct resolver *r, struct key *key)
 		die(EX_IOERR, "%s: published by another process, then gone", r->path);
 }
 
-static void adopt_key(struct resolver *r, struct key *key, const struct given *given)
+/* Publish the outside value exactly as it is. */
+static void adopt_key(struct resolver *r, struct key *key, const struct outside *given)
 {
 	if (key_file_publish(r->dir, key->spec, given->text, given->len)) {
-		set_key(key, KEY_ADOPTED, NULL, given->text, given->len);
+		set_key(key, KEY_ADOPTED, given->source, given->text, given->len);
 		return;
 	}
 	if (!key_file_read(r->dir, key->spec, key->text, &key->len))
@@ -193,16 +341,16 @@ static void set_path(struct resolver *r, const struct key_spec *spec)
  * and refuse every mistake, so that a refusal never leaves half a set.
  * Returns true when the key still has to be adopted or created. */
 static bool resolve_without_writing(struct resolver *r, struct key *key,
-                                    struct given *given)
+                                    struct outside *given)
 {
 	const struct key_spec *spec = key->spec;
 	set_path(r, spec);
-	read_given(spec, given);
+	read_outside(r, spec, given);
 	key->state = KEY_MISSING;
 	key->source = NULL;
 	if (key_file_read(r->dir, spec, key->text, &key->len))
 		use_stored(r, key, given);
-	else if (given->from_file_var)
+	else if (given->present && given->kind == SOURCE_FILE_VAR)
 		set_key(key, KEY_FROM_FILE_VAR, given->source, given->text, given->len);
 	else if (r->policy->read_only)
 		return false;
@@ -215,8 +363,8 @@ static bool resolve_without_writing(struct resolver *r, struct key *key,
 	return false;
 }
 
-/* Second pass: publish NAME's value or a new key. */
-static void resolve_by_writing(struct resolver *r, struct key *key, const struct given *given)
+/* Second pass: publish the outside value or a new key. */
+static void resolve_by_writing(struct resolver *r, struct key *key, const struct outside *given)
 {
 	set_path(r, key->spec);
 	prepare_to_write(r, key->spec);
@@ -230,11 +378,10 @@ static void resolve_by_writing(struct resolver *r, struct key *key, const struct
 }
 
 void keys_resolve(const struct key_list *list, const struct key_policy *policy,
-                  struct key_dir *dir, struct key *keys)
+                  struct key_dir *dir, const struct run_as *reader, struct key *keys)
 {
-	static struct given givens[KEYS_MAX];
 	bool pending[KEYS_MAX] = { false };
-	struct resolver resolver = { .policy = policy, .dir = dir };
+	struct resolver resolver = { .policy = policy, .dir = dir, .reader = reader };
 	key_dir_open(dir);
 	for (size_t i = 0; i < list->count; i++) {
 		keys[i].spec = &list->specs[i];
@@ -244,6 +391,7 @@ void keys_resolve(const struct key_list *list, const struct key_policy *policy,
 		if (pending[i])
 			resolve_by_writing(&resolver, &keys[i], &givens[i]);
 	sodium_memzero(givens, sizeof givens);
+	svcconf_forget();
 	for (size_t i = 0; i < list->count; i++)
 		if (keys[i].state != KEY_MISSING)
 			fingerprint(keys[i].text, keys[i].len, keys[i].fingerprint);

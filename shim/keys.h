@@ -1,9 +1,19 @@
-/* keys.h - deciding each key's value:
- *   the key file DIR/NAME when it exists (checked against NAME or
- *   NAME_FILE when one is given too: a difference is a conflict);
- *   else NAME_FILE's contents (a mounted secret; nothing written);
- *   else NAME's value, published ("adopted");
- *   else new random bytes, published ("created").
+/* keys.h - deciding each key's value.
+ *
+ * A key's sources, in the order its service itself prefers them:
+ *   1. the key file DIR/NAME: once there, it is the key;
+ *   2. outside values, walked in order, the first present one counting:
+ *      NAME_FILE's contents (a mounted secret; nothing written),
+ *      NAME from the environment,
+ *      the service's own configuration file (preset keys: config.json,
+ *      airflow.cfg), read only;
+ *      NAME_CMD / NAME_SECRET (Airflow): keyshim cannot run them, and its
+ *      NAME would shadow them, so their presence is a refusal.
+ * An outside value and a different key file are a conflict (refused unless
+ * --on-conflict picks one); an outside value alone is adopted (published
+ * in DIR) unless it came from NAME_FILE; nothing at all: a new key.
+ * Outside values must pass the key's acceptance rule; one that upstream
+ * published is ignored (session keys) or refused (data keys).
  * Every key is checked before anything is written, and a key file that
  * exists is never replaced, whatever the environment says. */
 #ifndef KEYSHIM_KEYS_H
@@ -12,38 +22,35 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "cli.h"
 #include "encoding.h"
 #include "keystore.h"
+#include "policy.h"
+#include "privs.h"
 
 enum key_state {
 	KEY_MISSING,  /* check mode: there is no key file */
 	KEY_LOADED,   /* read from DIR/NAME */
 	KEY_CREATED,  /* made here from libsodium's randomness and published */
-	KEY_ADOPTED,  /* NAME's value from the environment, now published */
+	KEY_ADOPTED,  /* an outside value (NAME, the service's file), now published */
 	KEY_FROM_FILE_VAR, /* read from NAME_FILE; nothing written */
-	KEY_FROM_ENV, /* NAME's value, preferred to DIR/NAME by --on-conflict env */
+	KEY_FROM_ENV, /* an outside value preferred to DIR/NAME by --on-conflict env */
 };
 
 struct key {
 	const struct key_spec *spec;
 	enum key_state state;
-	const char *source; /* NAME_FILE's path or "the environment"; NULL: DIR/NAME */
+	/* where the value came from when not DIR/NAME: NAME_FILE's path,
+	 * "the environment" or the service's file; NULL: DIR/NAME */
+	const char *source;
 	size_t len;
 	char text[KEY_TEXT_MAX + 1]; /* the exported value: secret */
 	char fingerprint[FINGERPRINT_SIZE];
 };
 
-struct key_policy {
-	bool read_only;
-	bool no_create;
-	bool allow_ephemeral;
-	enum on_conflict on_conflict;
-};
-
-/* Fill keys[i] for every spec of list; exits on any refusal. */
+/* Fill keys[i] for every spec of list; exits on any refusal. The service's
+ * own files are read with reader's rights. */
 void keys_resolve(const struct key_list *list, const struct key_policy *policy,
-                  struct key_dir *dir, struct key *keys);
+                  struct key_dir *dir, const struct run_as *reader, struct key *keys);
 
 const char *key_state_name(enum key_state state);
 

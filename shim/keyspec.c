@@ -60,12 +60,14 @@ bool key_spec_parse(const char *text, struct key_spec *spec, char *why,
 		         name, KEY_NAME_MAX);
 		return false;
 	}
+	memset(spec, 0, sizeof *spec);
 	strcpy(spec->name, name);
 	spec->format = FORMAT_BASE64;
 	spec->bytes = 32;
+	spec->accept = ACCEPT_CANONICAL;
 	if (format && !format_from_name(format, &spec->format)) {
-		snprintf(why, why_size, "%s: unknown format '%s' (base64, base64url or hex)",
-		         name, format);
+		snprintf(why, why_size, "%s: unknown format '%s' (%s)", name, format,
+		         format_names());
 		return false;
 	}
 	if (bytes && !parse_bytes(bytes, &spec->bytes)) {
@@ -74,6 +76,21 @@ bool key_spec_parse(const char *text, struct key_spec *spec, char *why,
 		return false;
 	}
 	return true;
+}
+
+bool key_value_valid(const struct key_spec *spec, const char *text, size_t len)
+{
+	return accept_value(spec->accept, spec->format, spec->bytes, text, len);
+}
+
+void key_spec_describe(const struct key_spec *spec, char *out, size_t size)
+{
+	accept_describe(spec->accept, spec->format, spec->bytes, out, size);
+}
+
+const char *key_class_name(enum key_class key_class)
+{
+	return key_class == KEY_CLASS_DATA ? "data" : key_class == KEY_CLASS_SESSION ? "session" : "-";
 }
 
 bool key_list_add(struct key_list *list, const struct key_spec *spec,

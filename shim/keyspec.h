@@ -1,11 +1,13 @@
-/* keyspec.h - what a key is: its variable name, text format and size, and
- * the ordered list of keys one run of keyshim keeps. */
+/* keyspec.h - what a key is: its variable name, the text form keyshim
+ * creates, the values it accepts, its class, where its service keeps a copy
+ * of its own; and the ordered list of keys one run of keyshim keeps. */
 #ifndef KEYSHIM_KEYSPEC_H
 #define KEYSHIM_KEYSPEC_H
 
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "accept.h"
 #include "encoding.h"
 
 /* Room for NAME_FILE and for the temporary file names built from NAME,
@@ -13,10 +15,37 @@
 #define KEY_NAME_MAX 128
 #define KEYS_MAX 64
 
+/* A configuration file where a service keeps keys of its own. */
+enum conf_syntax { CONF_JSON, CONF_INI };
+struct conf_place {
+	const char *variable; /* NULL: `path` alone; else $variable + path */
+	const char *path;
+};
+struct service_conf {
+	const char *label;              /* "config.json": names the file in lists */
+	enum conf_syntax syntax;
+	struct conf_place places[3];    /* the first whose variable is set wins */
+};
+
+/* What a key protects: stored data (lose the key, lose the data), or only
+ * sessions and tokens (lose it, everyone logs in again). */
+enum key_class { KEY_CLASS_NONE, KEY_CLASS_DATA, KEY_CLASS_SESSION };
+
+/* Where the service itself looks for the key besides NAME. */
+struct key_origin {
+	const struct service_conf *conf; /* NULL: no file of its own */
+	const char *section;             /* INI section; NULL in JSON */
+	const char *field;               /* the field or option */
+	bool cmd_secret;                 /* it also runs NAME_CMD / reads NAME_SECRET */
+};
+
 struct key_spec {
 	char name[KEY_NAME_MAX + 1];
-	enum key_format format;
+	enum key_format format;    /* the form keyshim creates */
 	size_t bytes;
+	enum accept_rule accept;   /* what it takes from outside and from key files */
+	enum key_class key_class;
+	struct key_origin own;
 };
 
 struct key_list {
@@ -32,7 +61,16 @@ bool key_name_is_valid(const char *name);
 bool key_spec_parse(const char *text, struct key_spec *spec, char *why,
                     size_t why_size);
 
-/* Append a key; a repeated name is fine when the spec is the same. Returns
+/* True when text[0..len) is a value of this key: its acceptance rule. */
+bool key_value_valid(const struct key_spec *spec, const char *text, size_t len);
+
+/* "a base64 key of 32 bytes" and the like, for messages. */
+void key_spec_describe(const struct key_spec *spec, char *out, size_t size);
+
+const char *key_class_name(enum key_class key_class);
+
+/* Append a key; a repeated name is fine when the created form is the
+ * same (the first spec stays). Returns
  * false with a reason when the name clashes or the list is full. */
 bool key_list_add(struct key_list *list, const struct key_spec *spec,
                   char *why, size_t why_size);

@@ -197,12 +197,11 @@ void key_dir_tidy(struct key_dir *dir)
 bool key_text_parse(const char *data, size_t size, const struct key_spec *spec,
                     char *text, size_t *len)
 {
-	size_t want = format_text_len(spec->format, spec->bytes);
-	if (size == want + 1 && data[want] == '\n')
-		size = want;
+	if (size > 0 && data[size - 1] == '\n')
+		size--; /* one trailing newline */
 	*len = 0;
 	text[0] = '\0';
-	if (!format_is_valid(spec->format, data, size, spec->bytes))
+	if (size > KEY_TEXT_MAX || !key_value_valid(spec, data, size))
 		return false;
 	memcpy(text, data, size);
 	text[size] = '\0';
@@ -215,7 +214,7 @@ bool key_text_read(int fd, const char *label, const struct key_spec *spec,
 {
 	/* One byte more than a key and its newline can be, to see junk. */
 	char data[KEY_TEXT_MAX + 2];
-	size_t limit = format_text_len(spec->format, spec->bytes) + 2;
+	size_t limit = sizeof data;
 	size_t got = 0;
 	while (got < limit) {
 		ssize_t n = read(fd, data + got, limit - got);
@@ -284,10 +283,12 @@ bool key_file_read(struct key_dir *dir, const struct key_spec *spec,
 	snprintf(label, sizeof label, "%s/%s", dir->path, spec->name);
 	bool valid = key_text_read(fd, label, spec, text, len);
 	close(fd);
+	char wanted[128];
+	key_spec_describe(spec, wanted, sizeof wanted);
 	if (!valid)
 		die(EX_DATAERR,
-		    "%s: not a valid %s key of %zu bytes (empty, cut short or damaged?); left as it is: restore it from a backup",
-		    label, format_name(spec->format), spec->bytes);
+		    "%s: not %s (empty, cut short or damaged?); left as it is: restore it from a backup",
+		    label, wanted);
 	return true;
 }
 

@@ -1,7 +1,8 @@
 /* keyshim - keep a container's secret keys on its volume, then exec.
  *
- * One run: read the options, find each key (in NAME_FILE, in the key file
- * on the volume, or in the environment; else create it once), then either
+ * One run: read the options, find each key (the key file on the volume,
+ * else NAME_FILE, NAME or the service's own configuration; else create it
+ * once), then either
  * print them (init, check) or export them and become the service (exec),
  * optionally staying as its init (-g) and as another user (-u).
  * Key values are never printed: only their fingerprints. */
@@ -15,6 +16,7 @@
 #include "install.h"
 #include "keys.h"
 #include "log.h"
+#include "presets.h"
 #include "privs.h"
 
 #ifndef KEYSHIM_VERSION
@@ -36,7 +38,10 @@ static void random_failure(void)
 static void report(const struct key *key, const char *dir)
 {
 	const char *name = key->spec->name;
-	if (key->source)
+	if (key->state == KEY_ADOPTED)
+		log_info("%s adopted %s (%s/%s, from %s)", name, key->fingerprint, dir, name,
+		         key->source);
+	else if (key->source)
 		log_info("%s %s %s (%s)", name, key_state_name(key->state), key->fingerprint, key->source);
 	else
 		log_info("%s %s %s (%s/%s)", name, key_state_name(key->state),
@@ -81,6 +86,11 @@ int main(int argc, char **argv)
 	case MODE_INSTALL:
 		install_self(options.command[0]);
 		return 0;
+	case MODE_PRESETS:
+		presets_print(stdout);
+		if (fflush(stdout) != 0)
+			die(EX_IOERR, "cannot write to standard output");
+		return 0;
 	default:
 		break;
 	}
@@ -89,13 +99,8 @@ int main(int argc, char **argv)
 	run_as_lookup(options.user, &run_as);
 	struct key_dir dir;
 	key_dir_init(&dir, options.dir, run_as.uid, run_as.gid, options.mode == MODE_CHECK);
-	struct key_policy policy = {
-		.read_only = options.mode == MODE_CHECK,
-		.no_create = options.no_create,
-		.allow_ephemeral = options.allow_ephemeral,
-		.on_conflict = options.on_conflict,
-	};
-	keys_resolve(&options.keys, &policy, &dir, keys);
+	options.policy.read_only = options.mode == MODE_CHECK;
+	keys_resolve(&options.keys, &options.policy, &dir, &run_as, keys);
 
 	if (options.mode == MODE_INIT || options.mode == MODE_CHECK) {
 		/* the table is the report; the log lines only with -v */

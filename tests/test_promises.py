@@ -410,3 +410,4 @@ def test_keyshim_supervise_twin_and_the_option_wins(ns, how):
     unsupervised = ns.run(["-k", "K", "--", "sh", "-c", "echo pid $$"], volume=vol,
                           env={"KEYSHIM_SUPERVISE": "0"})
     assert unsupervised.stdout.split() == ["pid", "1"]
+

@@ -3,7 +3,7 @@
  * (split at commas, no empty item, each a spec, a name twice only with the
  * same format and size, at most KEYS_MAX keys), or both refuse.
  * KEYSHIM_PRESET: accepted only when every item is a preset name that
- * preset_names() lists; an unknown or empty item is refused. */
+ * preset_names() lists ("a, b or c"); an unknown or empty item is refused. */
 #include <assert.h>
 #include <string.h>
 
@@ -59,7 +59,7 @@ static int naive_keys(const char *csv)
 	}
 }
 
-/* Is every item a name in preset_names() ("a, b, c")? */
+/* Is every item a name in preset_names() ("a, b or c")? */
 static int naive_presets_known(const char *csv)
 {
 	const char *names = preset_names();
@@ -70,8 +70,9 @@ static int naive_presets_known(const char *csv)
 		size_t len = comma ? (size_t)(comma - start) : strlen(start);
 		int known = 0;
 		for (const char *n = names; *n && !known;) {
-			size_t name_len = strcspn(n, ",");
-			known = len > 0 && name_len == len && memcmp(n, start, len) == 0;
+			size_t name_len = strcspn(n, ", ");
+			known = len > 0 && name_len == len && memcmp(n, start, len) == 0 &&
+			        !(len == 2 && memcmp(start, "or", 2) == 0);
 			n += name_len;
 			while (*n == ',' || *n == ' ')
 				n++;

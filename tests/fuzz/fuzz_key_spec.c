@@ -36,6 +36,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 	}
 	assert(strcmp(spec.name, want.name) == 0);
 	assert((int)spec.format == want.format && spec.bytes == want.bytes);
+	assert(spec.accept == ACCEPT_CANONICAL); /* -k keys take exactly what they make */
 	const char *colon = strchr(input, ':');
 	counts[!colon ? 0 : strchr(colon + 1, ':') ? 2 : 1].count++;
 	return 0;

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "accept.h"
 #include "encoding.h"
 #include "keyspec.h"
 
@@ -25,36 +26,95 @@ static inline int naive_index(const char *alphabet, char c)
 	return -1;
 }
 
-/* Is text[0..len) exactly the canonical text of `bytes` bytes: lower-case
- * hex, or padded base64 whose unused bits are zero? */
+/* Is text[0..len) base64 of some bytes: 4-character groups (the last one
+ * short when !padded), '=' only as the padding of the last group, unused
+ * bits zero; `alphabet(c)` says which characters are digits. The number of
+ * bytes goes to *bytes. */
+static inline int naive_base64(const char *text, size_t len, int padded,
+                               int (*digit)(char), size_t *bytes)
+{
+	size_t pad = 0;
+	if (padded) {
+		if (len == 0 || len % 4)
+			return 0;
+		while (pad < 2 && text[len - 1 - pad] == '=')
+			pad++;
+	} else if (len % 4 == 1) {
+		return 0;
+	}
+	size_t data = len - pad;
+	for (size_t i = 0; i < data; i++)
+		if (digit(text[i]) < 0)
+			return 0;
+	size_t tail = data % 4; /* characters in a short last group */
+	if (tail == 1)
+		return 0;
+	int last = data ? digit(text[data - 1]) : 0;
+	if ((tail == 2 && (last & 15)) || (tail == 3 && (last & 3)))
+		return 0;
+	*bytes = data / 4 * 3 + (tail ? tail - 1 : 0);
+	return 1;
+}
+
+static inline int naive_std_digit(char c) { return naive_index(naive_b64, c); }
+static inline int naive_url_digit(char c) { return naive_index(naive_b64url, c); }
+/* Python's urlsafe_b64decode: '-' and '_' stand for '+' and '/' */
+static inline int naive_either_digit(char c)
+{
+	return naive_std_digit(c == '-' ? '+' : c == '_' ? '/' : c);
+}
+
+/* Is text[0..len) exactly the canonical text of `bytes` bytes in `format`:
+ * lower-case hex, or base64 (padded or not) whose unused bits are zero? */
 static inline int naive_key_text_valid(int format, const char *text, size_t len, size_t bytes)
 {
+	size_t got = 0;
 	if (bytes < 16 || bytes > 1024)
 		return 0;
-	if (format == FORMAT_HEX) {
+	switch (format) {
+	case FORMAT_HEX:
 		if (len != 2 * bytes)
 			return 0;
 		for (size_t i = 0; i < len; i++)
 			if (!((text[i] >= '0' && text[i] <= '9') || (text[i] >= 'a' && text[i] <= 'f')))
 				return 0;
 		return 1;
-	}
-	const char *alphabet = format == FORMAT_BASE64URL ? naive_b64url : naive_b64;
-	size_t groups = (bytes + 2) / 3, pad = groups * 3 - bytes;
-	if (len != 4 * groups)
+	case FORMAT_BASE64:
+		return naive_base64(text, len, 1, naive_std_digit, &got) && got == bytes;
+	case FORMAT_BASE64URL:
+		return naive_base64(text, len, 1, naive_url_digit, &got) && got == bytes;
+	case FORMAT_BASE64URL_RAW:
+		return naive_base64(text, len, 0, naive_url_digit, &got) && got == bytes;
+	default:
 		return 0;
-	for (size_t i = 0; i < len; i++) {
-		int is_pad = i >= len - pad;
-		if (is_pad ? text[i] != '=' : naive_index(alphabet, text[i]) < 0)
+	}
+}
+
+/* What each acceptance rule (accept.h) takes, from its comment there. */
+static inline int naive_accepts(int rule, int format, size_t bytes, const char *text, size_t len)
+{
+	size_t got = 0;
+	switch (rule) {
+	case ACCEPT_CANONICAL:
+		return naive_key_text_valid(format, text, len, bytes);
+	case ACCEPT_AES_BASE64:
+		return naive_base64(text, len, 1, naive_std_digit, &got) &&
+		       (got == 16 || got == 24 || got == 32);
+	case ACCEPT_BASE64:
+		return naive_base64(text, len, 1, naive_std_digit, &got) && got >= 1 &&
+		       got <= KEY_BYTES_MAX;
+	case ACCEPT_FERNET:
+		return len == 44 && naive_base64(text, len, 1, naive_either_digit, &got) && got == 32;
+	case ACCEPT_HS512_SECRET:
+		if (len == 0 || len > KEY_TEXT_MAX)
 			return 0;
+		for (size_t i = 0; i < len; i++)
+			if (text[i] == '\0' || text[i] == '\n' || text[i] == '\r')
+				return 0;
+		return 1;
+	default:
+		return 0;
 	}
-	/* the last data character carries 2 (pad 2) or 4 (pad 1) unused bits */
-	int last = naive_index(alphabet, text[len - pad - 1]);
-	if (pad == 2 && (last & 15))
-		return 0;
-	if (pad == 1 && (last & 3))
-		return 0;
-	return 1;
 }
 
 struct naive_spec {
@@ -95,6 +155,8 @@ static inline int naive_key_spec(const char *in, struct naive_spec *out)
 		out->format = FORMAT_BASE64URL;
 	else if (format_len == 3 && memcmp(format, "hex", 3) == 0)
 		out->format = FORMAT_HEX;
+	else if (format_len == 13 && memcmp(format, "base64url-raw", 13) == 0)
+		out->format = FORMAT_BASE64URL_RAW;
 	else
 		return 0;
 	if (!colon2)

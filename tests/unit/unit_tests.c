@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "accept.h"
+#include "conffile.h"
 #include "encoding.h"
 #include "keyspec.h"
 #include "mounts.h"
@@ -62,7 +64,7 @@ static void test_formats(void)
 
 	/* every size round-trips in every format */
 	for (size_t bytes = KEY_BYTES_MIN; bytes <= KEY_BYTES_MAX; bytes += 37)
-		for (int f = FORMAT_BASE64; f <= FORMAT_HEX; f++) {
+		for (int f = 0; f < FORMAT_COUNT; f++) {
 			unsigned char r[KEY_BYTES_MAX];
 			randombytes_buf(r, bytes);
 			format_encode((enum key_format)f, r, bytes, text);
@@ -74,6 +76,57 @@ static void test_formats(void)
 	memcpy(with_nul, "YWJjZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXoxMjM0NTY=", 45);
 	with_nul[10] = '\0';
 	CHECK(!format_is_valid(FORMAT_BASE64, with_nul, 44, 32));
+}
+
+static bool accepts(enum accept_rule rule, const char *text)
+{
+	return accept_value(rule, FORMAT_BASE64, 32, text, strlen(text));
+}
+
+static void test_formats_table(void)
+{
+	/* every format has a distinct name that maps back to it */
+	for (int f = 0; f < FORMAT_COUNT; f++) {
+		enum key_format back;
+		CHECK(format_from_name(format_name((enum key_format)f), &back) && back == (enum key_format)f);
+		CHECK(strstr(format_names(), format_name((enum key_format)f)) != NULL);
+	}
+	char text[KEY_TEXT_MAX + 1];
+	CHECK(format_create(FORMAT_BASE64URL_RAW, 32, text) == 43 && strlen(text) == 43);
+	CHECK(!strchr(text, '=') && valid(FORMAT_BASE64URL_RAW, text, 32));
+	CHECK(!valid(FORMAT_BASE64URL, text, 32));
+}
+
+static void test_accept_rules(void)
+{
+	/* Semaphore's AES keys: standard base64 of 16, 24 or 32 bytes */
+	CHECK(accepts(ACCEPT_AES_BASE64, "MDEyMzQ1Njc4OWFiY2RlZg=="));             /* 16 */
+	CHECK(accepts(ACCEPT_AES_BASE64, "MDEyMzQ1Njc4OWFiY2RlZmdoaWprbG1u"));     /* 24 */
+	CHECK(accepts(ACCEPT_AES_BASE64, "YWJjZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXoxMjM0NTY=")); /* 32 */
+	CHECK(!accepts(ACCEPT_AES_BASE64, "MDEyMzQ1Njc4OWFiY2RlZmc="));            /* 17 */
+	CHECK(!accepts(ACCEPT_AES_BASE64, "YWJjZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXoxMjM0NTY")); /* no pad */
+	CHECK(!accepts(ACCEPT_AES_BASE64, "_-JjZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXoxMjM0NTY=")); /* url */
+	CHECK(!accepts(ACCEPT_AES_BASE64, ""));
+	/* an HMAC key: any standard base64 */
+	CHECK(accepts(ACCEPT_BASE64, "YQ=="));
+	CHECK(!accepts(ACCEPT_BASE64, ""));
+	CHECK(!accepts(ACCEPT_BASE64, "not base64!"));
+	/* Fernet: 32 bytes in either alphabet, padded */
+	CHECK(accepts(ACCEPT_FERNET, "+/+/ZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXoxMjM0NTY="));
+	CHECK(accepts(ACCEPT_FERNET, "-_-_ZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXoxMjM0NTY="));
+	CHECK(!accepts(ACCEPT_FERNET, "-_-_ZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXoxMjM0NTY"));
+	CHECK(!accepts(ACCEPT_FERNET, "MDEyMzQ1Njc4OWFiY2RlZg=="));
+	/* Airflow's secrets: one non-empty line */
+	CHECK(accepts(ACCEPT_HS512_SECRET, "airflow_jwt_secret"));
+	CHECK(accepts(ACCEPT_HS512_SECRET, " spaces and %% are fine "));
+	CHECK(!accepts(ACCEPT_HS512_SECRET, ""));
+	CHECK(!accepts(ACCEPT_HS512_SECRET, "two\nlines"));
+	CHECK(!accepts(ACCEPT_HS512_SECRET, "cr\r"));
+	CHECK(accept_value_is_short(ACCEPT_HS512_SECRET, "x", 1));
+	CHECK(!accept_value_is_short(ACCEPT_FERNET, "x", 1));
+	/* the strict rule is the canonical form */
+	CHECK(accepts(ACCEPT_CANONICAL, "YWJjZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXoxMjM0NTY="));
+	CHECK(!accepts(ACCEPT_CANONICAL, "MDEyMzQ1Njc4OWFiY2RlZg=="));
 }
 
 static void test_fingerprint(void)
@@ -119,7 +172,12 @@ static void test_key_specs(void)
 	CHECK(preset_add("airflow", &presets, why, sizeof why) && presets.count == 3);
 	CHECK(strcmp(presets.specs[0].name, "AIRFLOW__CORE__FERNET_KEY") == 0 &&
 	      presets.specs[0].format == FORMAT_BASE64URL);
-	CHECK(presets.specs[1].bytes == 64);
+	CHECK(presets.specs[1].bytes == 64 && presets.specs[2].bytes == 64);
+	CHECK(presets.specs[0].accept == ACCEPT_FERNET && presets.specs[0].key_class == KEY_CLASS_DATA);
+	CHECK(presets.specs[1].key_class == KEY_CLASS_SESSION);
+	CHECK(strstr(preset_names(), "semaphore") && strstr(preset_names(), "airflow2"));
+	CHECK(published_value_source("AIRFLOW__API_AUTH__JWT_SECRET", "146915674abba0c7") != NULL);
+	CHECK(published_value_source("AIRFLOW__CORE__FERNET_KEY", "146915674abba0c7") == NULL);
 	CHECK(preset_add("airflow2", &presets, why, sizeof why) && presets.count == 4);
 	CHECK(!preset_add("nginx", &presets, why, sizeof why));
 }
@@ -157,14 +215,120 @@ static void test_mountinfo(void)
 	CHECK(mount_find(stacked, "/data", &e) && strcmp(e.fs_type, "tmpfs") == 0);
 }
 
+/* The configuration-file readers (shim/json.c, shim/ini.c). */
+static enum conf_result json_get(const char *doc, const char *field, char *out, size_t size)
+{
+	size_t len;
+	char why[200];
+	enum conf_result r = json_get_string(doc, strlen(doc), field, out, size, &len, why, sizeof why);
+	if (r == CONF_FOUND && len != strlen(out))
+		return CONF_MALFORMED;
+	return r;
+}
+
+static enum conf_result ini(const char *doc, const char *sect, const char *opt, char *out)
+{
+	size_t len;
+	char why[200];
+	return ini_get(doc, strlen(doc), sect, opt, out, 256, &len, why, sizeof why);
+}
+
+/* {"x": [[...]]}: an object holding `arrays` nested arrays. */
+static void nested(char *doc, int arrays)
+{
+	strcpy(doc, "{\"x\":");
+	for (int i = 0; i < arrays; i++)
+		strcat(doc, "[");
+	for (int i = 0; i < arrays; i++)
+		strcat(doc, "]");
+	strcat(doc, "}");
+}
+
+static void test_json(void)
+{
+	char out[256];
+	CHECK(json_get("{\"access_key_encryption\": \"a+/=\"}", "access_key_encryption", out, sizeof out) == CONF_FOUND &&
+	      strcmp(out, "a+/=") == 0);
+	CHECK(json_get(" {\"x\":[1,-2.5e3,{\"y\":null}],\"k\":\"\\u00e9\\ud83d\\ude00\\n\"} ", "k", out, sizeof out) == CONF_FOUND &&
+	      strcmp(out, "\xc3\xa9\xf0\x9f\x98\x80\n") == 0);
+	CHECK(json_get("{\"a\": \"1\"}", "k", out, sizeof out) == CONF_ABSENT && out[0] == '\0');
+	CHECK(json_get("{}", "k", out, sizeof out) == CONF_ABSENT);
+	CHECK(json_get("{\"k\": \"a\", \"k\": \"b\"}", "k", out, sizeof out) == CONF_MALFORMED); /* duplicate */
+	CHECK(json_get("{\"k\": 1}", "k", out, sizeof out) == CONF_MALFORMED);            /* not a string */
+	CHECK(json_get("{\"K\": \"a\"}", "k", out, sizeof out) == CONF_MALFORMED);          /* Go reads it */
+	CHECK(json_get("{\"\xe2\x84\xaa\": \"a\"}", "k", out, sizeof out) == CONF_MALFORMED); /* Kelvin sign */
+	CHECK(json_get("{\"k\": \"secret\"} x", "k", out, sizeof out) == CONF_MALFORMED && out[0] == '\0');
+	CHECK(json_get("{\"k\": \"a\\u0000b\"}", "k", out, sizeof out) == CONF_MALFORMED);
+	CHECK(json_get("{\"k\": \"\\ud800\"}", "k", out, sizeof out) == CONF_MALFORMED);
+	CHECK(json_get("{\"k\": \"\xc0\xaf\"}", "k", out, sizeof out) == CONF_MALFORMED); /* overlong */
+	CHECK(json_get("{\"k\": \"a\tb\"}", "k", out, sizeof out) == CONF_MALFORMED);      /* raw tab */
+	CHECK(json_get("{\"x\": NaN, \"k\": \"a\"}", "k", out, sizeof out) == CONF_MALFORMED);
+	CHECK(json_get("{\"x\": 01}", "k", out, sizeof out) == CONF_MALFORMED);
+	CHECK(json_get("{\"x\": [1,]}", "k", out, sizeof out) == CONF_MALFORMED);
+	CHECK(json_get("\xef\xbb\xbf{}", "k", out, sizeof out) == CONF_MALFORMED);        /* BOM */
+	CHECK(json_get("[]", "k", out, sizeof out) == CONF_MALFORMED);
+	CHECK(json_get("{\"k\": \"12345\"}", "k", out, 5) == CONF_MALFORMED);             /* too long */
+	CHECK(json_get("{\"k\": \"1234\"}", "k", out, 5) == CONF_FOUND);
+	char deep[200];
+	nested(deep, 64);
+	CHECK(json_get(deep, "k", out, sizeof out) == CONF_MALFORMED);                     /* 65 deep */
+	nested(deep, 63);
+	CHECK(json_get(deep, "k", out, sizeof out) == CONF_ABSENT);                        /* 64 deep */
+}
+
+static void test_ini(void)
+{
+	char out[256];
+	CHECK(ini("[core]\nfernet_key = abc=\n", "core", "fernet_key", out) == CONF_FOUND && strcmp(out, "abc=") == 0);
+	CHECK(ini("# c\n[core]\n  ; c\nfernet_key:abc\n[api]\n", "core", "fernet_key", out) == CONF_FOUND &&
+	      strcmp(out, "abc") == 0);
+	CHECK(ini("[core]\r\nfernet_key = a\r\n", "core", "fernet_key", out) == CONF_FOUND && strcmp(out, "a") == 0);
+	CHECK(ini("[core]\rfernet_key = a\rx = 1", "core", "fernet_key", out) == CONF_FOUND && strcmp(out, "a") == 0);
+	CHECK(ini("[core]\nk = a\n  b\n\n  # no\n  c\n\n", "core", "k", out) == CONF_FOUND &&
+	      strcmp(out, "a\nb\n\nc") == 0);
+	CHECK(ini("[core]\nk = a # not a comment\n", "core", "k", out) == CONF_FOUND &&
+	      strcmp(out, "a # not a comment") == 0);
+	CHECK(ini("[core]\nk = 50%%\n", "core", "k", out) == CONF_FOUND && strcmp(out, "50%") == 0);
+	CHECK(ini("[DEFAULT]\nk = d\n[core]\n", "core", "k", out) == CONF_FOUND && strcmp(out, "d") == 0);
+	CHECK(ini("[DEFAULT]\nk = d\n[core]\nk = c\n", "core", "k", out) == CONF_FOUND && strcmp(out, "c") == 0);
+	CHECK(ini("[DEFAULT]\nk = d\n", "core", "k", out) == CONF_ABSENT);  /* no [core] */
+	CHECK(ini("[core]\nother = 1\n", "core", "k", out) == CONF_ABSENT);
+	CHECK(ini("[core] trailing\nk = a\n", "core", "k", out) == CONF_FOUND);
+	CHECK(ini("[core]\nk = a\n  [api]\n", "core", "k", out) == CONF_FOUND && strcmp(out, "a\n[api]") == 0);
+	CHECK(ini("[core]\nk = a\nk = b\n", "core", "k", out) == CONF_MALFORMED && out[0] == '\0');
+	CHECK(ini("[core]\nk = a\n[core]\n", "core", "k", out) == CONF_MALFORMED);
+	CHECK(ini("[DEFAULT]\n[DEFAULT]\n[core]\nk = a\n", "core", "k", out) == CONF_FOUND); /* as Python */
+	CHECK(ini("k = a\n", "core", "k", out) == CONF_MALFORMED);          /* no section */
+	CHECK(ini("[core]\nk = a\njunk\n", "core", "k", out) == CONF_MALFORMED);
+	CHECK(ini("[core]\n= a\n", "core", "k", out) == CONF_MALFORMED);
+	CHECK(ini("[core]\nK = a\n", "core", "k", out) == CONF_MALFORMED);  /* Airflow ignores it */
+	CHECK(ini("[Core]\nk = a\n", "core", "k", out) == CONF_MALFORMED);
+	CHECK(ini("[core]\nk = a%b\n", "core", "k", out) == CONF_MALFORMED);
+	CHECK(ini("[core]\nk = %(x)s\nx = 1\n", "core", "k", out) == CONF_MALFORMED);
+	CHECK(ini("[core]\nk = a$HOME\n", "core", "k", out) == CONF_MALFORMED);
+	CHECK(ini("[core]\nk = a$\n", "core", "k", out) == CONF_FOUND);
+	CHECK(ini("[core]\nk = ~a\n", "core", "k", out) == CONF_MALFORMED);
+	CHECK(ini("[core]\nk = a\xc2\xa0\n", "core", "k", out) == CONF_MALFORMED); /* NBSP */
+	CHECK(ini("[core]\nk = \xff\n", "core", "k", out) == CONF_MALFORMED);
+	CHECK(ini("\xef\xbb\xbf[core]\nk = a\n", "core", "k", out) == CONF_MALFORMED);
+	size_t len;
+	char why[200];
+	CHECK(ini_get("[core]\nk = abcd\n", 15, "core", "k", out, 4, &len, why, sizeof why) == CONF_MALFORMED);
+	CHECK(ini_get("[core]\nk = a\0b\n", 14, "core", "k", out, 256, &len, why, sizeof why) == CONF_MALFORMED);
+}
+
 int main(void)
 {
 	if (sodium_init() < 0)
 		return 1;
 	test_formats();
+	test_formats_table();
+	test_accept_rules();
 	test_fingerprint();
 	test_key_specs();
 	test_mountinfo();
+	test_json();
+	test_ini();
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
 }

@@ -1,0 +1,163 @@
+/* svcconf.c - see svcconf.h. */
+#include "svcconf.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/fsuid.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "conffile.h"
+#include "log.h"
+
+/* One configuration file, read once however many keys it holds. */
+struct loaded {
+	const struct service_conf *conf;
+	char path[PATH_MAX];
+	char *text; /* NULL: the file does not exist */
+	size_t len;
+};
+
+static struct loaded loaded[4];
+static size_t loaded_count;
+
+/* The first place whose variable is set (or that needs none). */
+static void find_path(const struct service_conf *conf, char *path, size_t size)
+{
+	for (size_t i = 0; i < sizeof conf->places / sizeof conf->places[0]; i++) {
+		const struct conf_place *place = &conf->places[i];
+		const char *base = place->variable ? getenv(place->variable) : "";
+		if (!place->path || !base || (place->variable && !*base))
+			continue;
+		if ((size_t)snprintf(path, size, "%s%s", base, place->path) >= size)
+			die(EX_CONFIG, "%s: the path of the service's %s is too long",
+			    place->variable, conf->label);
+		return;
+	}
+	die(EX_SOFTWARE, "no place for %s", conf->label); /* the last never needs a variable */
+}
+
+/* Set the file-system ids (and groups) to the reader's, or back to ours. */
+static void become(uid_t uid, gid_t gid, int count, const gid_t *groups)
+{
+	if (setgroups((size_t)count, groups) != 0)
+		die(EX_NOPERM, "cannot set groups to read as uid %u: %s", (unsigned)uid,
+		    strerror(errno));
+	setfsgid(gid);
+	setfsuid(uid);
+	/* setfsuid reports the current id, and never fails loudly: ask */
+	if ((uid_t)setfsuid((uid_t)-1) != uid || (gid_t)setfsgid((gid_t)-1) != gid)
+		die(EX_NOPERM, "cannot take uid %u's file-system ids", (unsigned)uid);
+}
+
+/* open(2) as the service's user when keyshim is root for someone else, so
+ * the path and any symlink in it are resolved with that user's rights. */
+static int open_as(const struct run_as *reader, const char *path)
+{
+	int flags = O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC;
+	if (!reader->change)
+		return open(path, flags);
+	gid_t saved[RUN_AS_GROUPS_MAX];
+	int saved_count = getgroups(RUN_AS_GROUPS_MAX, saved);
+	if (saved_count < 0)
+		die(EX_OSERR, "cannot read keyshim's own groups: %s", strerror(errno));
+	become(reader->uid, reader->gid, reader->group_count, reader->groups);
+	int fd = open(path, flags);
+	int err = errno;
+	become(geteuid(), getegid(), saved_count, saved);
+	errno = err;
+	return fd;
+}
+
+static void read_file(const struct run_as *reader, struct loaded *file)
+{
+	int fd = open_as(reader, file->path);
+	if (fd < 0 && (errno == ENOENT || errno == ENOTDIR))
+		return; /* no such file: the service keeps nothing there */
+	if (fd < 0)
+		die(exit_code_for_errno(errno),
+		    "%s: cannot open the service's %s as uid %u: %s; make it readable by the service's user, or remove it",
+		    file->path, file->conf->label, (unsigned)reader->uid, strerror(errno));
+	struct stat st;
+	if (fstat(fd, &st) != 0)
+		die(EX_IOERR, "%s: cannot stat: %s", file->path, strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		die(EX_NOPERM, "%s: the service's %s is not a regular file", file->path,
+		    file->conf->label);
+	if (st.st_size > SVCCONF_SIZE_MAX)
+		die(EX_DATAERR, "%s: the service's %s is larger than %d bytes; keyshim reads no more",
+		    file->path, file->conf->label, SVCCONF_SIZE_MAX);
+	/* one byte more than the limit, to see a file that grew meanwhile */
+	size_t room = (size_t)st.st_size + 1, got = 0;
+	file->text = malloc(room);
+	if (!file->text)
+		die(EX_OSERR, "%s: out of memory", file->path);
+	while (got < room) {
+		ssize_t n = read(fd, file->text + got, room - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			die(EX_IOERR, "%s: cannot read: %s", file->path, strerror(errno));
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	close(fd);
+	if (got == room)
+		die(EX_IOERR, "%s: changed while keyshim read it; start again", file->path);
+	file->len = got;
+}
+
+static struct loaded *load(const struct service_conf *conf, const struct run_as *reader)
+{
+	for (size_t i = 0; i < loaded_count; i++)
+		if (loaded[i].conf == conf)
+			return &loaded[i];
+	if (loaded_count == sizeof loaded / sizeof loaded[0])
+		die(EX_SOFTWARE, "too many service configuration files");
+	struct loaded *file = &loaded[loaded_count++];
+	file->conf = conf;
+	find_path(conf, file->path, sizeof file->path);
+	read_file(reader, file);
+	return file;
+}
+
+bool svcconf_lookup(const struct key_spec *spec, const struct run_as *reader,
+                    char *text, size_t *len, const char **path)
+{
+	const struct key_origin *own = &spec->own;
+	struct loaded *file = load(own->conf, reader);
+	*path = file->path;
+	*len = 0;
+	if (!file->text)
+		return false;
+	char why[256] = "";
+	enum conf_result found = own->conf->syntax == CONF_JSON
+	    ? json_get_string(file->text, file->len, own->field, text, KEY_TEXT_MAX + 1,
+	                      len, why, sizeof why)
+	    : ini_get(file->text, file->len, own->section, own->field, text,
+	              KEY_TEXT_MAX + 1, len, why, sizeof why);
+	if (found == CONF_MALFORMED)
+		die(EX_DATAERR, "%s: cannot read %s%s%s%s from the service's %s: %s; fix the file (keyshim never changes it)",
+		    file->path, own->section ? "[" : "", own->section ? own->section : "",
+		    own->section ? "] " : "", own->field, own->conf->label, why);
+	return found == CONF_FOUND && *len > 0;
+}
+
+void svcconf_forget(void)
+{
+	for (size_t i = 0; i < loaded_count; i++) {
+		if (loaded[i].text) {
+			sodium_memzero(loaded[i].text, loaded[i].len);
+			free(loaded[i].text);
+		}
+		loaded[i].text = NULL;
+	}
+	loaded_count = 0;
+}

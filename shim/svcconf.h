@@ -1,0 +1,31 @@
+/* svcconf.h - the service's own configuration files, where it keeps keys
+ * when nobody gave it any (Semaphore's config.json, Airflow's airflow.cfg).
+ *
+ * Found where the service finds them, opened with the service user's
+ * file-system ids (keyshim may be root, and that user may have planted a
+ * symlink to a file only root can read), a regular file of at most
+ * SVCCONF_SIZE_MAX bytes, read once a run, parsed by conffile and never
+ * written. */
+#ifndef KEYSHIM_SVCCONF_H
+#define KEYSHIM_SVCCONF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "keyspec.h"
+#include "privs.h"
+
+#define SVCCONF_SIZE_MAX (1024 * 1024)
+
+/* The value of spec's own field (spec->own.conf must be set) in text
+ * (room for KEY_TEXT_MAX + 1); *path names the file. False when the file
+ * does not exist or holds no value for the key (absent or empty). Exits,
+ * naming the file, when it cannot be read (EX_NOPERM, EX_IOERR) or parsed
+ * (EX_DATAERR). */
+bool svcconf_lookup(const struct key_spec *spec, const struct run_as *reader,
+                    char *text, size_t *len, const char **path);
+
+/* Wipe and free every file read. */
+void svcconf_forget(void);
+
+#endif
