@@ -411,3 +411,28 @@ def test_keyshim_supervise_twin_and_the_option_wins(ns, how):
                           env={"KEYSHIM_SUPERVISE": "0"})
     assert unsupervised.stdout.split() == ["pid", "1"]
 
+
+# --- accepting what the service accepts, and nothing more ---------------------------
+
+@pytest.mark.parametrize("name", ["SEMAPHORE_ACCESS_KEY_ENCRYPTION", "SEMAPHORE_COOKIE_HASH",
+                                  "AIRFLOW__CORE__FERNET_KEY"])
+@pytest.mark.parametrize("where", ["NAME", "NAME_FILE", "key file"])
+def test_non_ascii_bytes_are_no_base64_key(ns, tmp_path, name, where):
+    """libsodium 1.0.18 decodes bytes from 0x80 up as base64 digits: 42 of
+    them and "A=" pass for 32 bytes of base64 that Go's and Python's base64
+    refuse. keyshim must refuse it (65) wherever it comes from."""
+    vol = ns.volume()
+    preset = "semaphore" if name.startswith("SEMAPHORE") else "airflow"
+    junk = b"\xff" * 42 + b"A=\n"
+    setup, env = "", {}
+    if where == "NAME":
+        setup = f"export {name}=\"$(printf '\\377%.0s' $(seq 42))A=\""
+    elif where == "NAME_FILE":
+        (tmp_path / "secret").write_bytes(junk)
+        env = {name + "_FILE": str(tmp_path / "secret")}
+    else:
+        (vol.data / name).write_bytes(junk)
+        os.chmod(vol.data / name, 0o600)
+    result = ns.run(["-p", preset, "init"], volume=vol, setup=setup, env=env)
+    assert result.returncode == 65, result.stderr
+    assert name in result.stderr
