@@ -38,6 +38,11 @@ AIRFLOW = ["AIRFLOW__CORE__FERNET_KEY", "AIRFLOW__API_AUTH__JWT_SECRET",
 
 
 ALLOW_SKIP_VARIABLE = "KEYSHIM_TEST_ALLOW_SKIP"
+# Where a service keeps its own configuration, keys included: the harness
+# allows key values there and learns the key-like values those files hold.
+CONFIG_HOME_VARIABLES = ("SEMAPHORE_CONFIG_PATH", "AIRFLOW_HOME", "AIRFLOW_CONFIG",
+                         "N8N_USER_FOLDER")
+CONFIG_FILE_NAMES = ("config.json", "airflow.cfg", "config")
 
 
 def require(kind, available, why):
@@ -131,6 +136,7 @@ class Namespaces:
         self.argvs = []          # every argv handed to popen
         self.key_dirs = set()    # -d / KEYSHIM_DIR values: keys may live there
         self.secret_paths = set()  # NAME_FILE targets and secret_file()s
+        self.config_homes = set()  # the services' own config files/dirs
 
     def secret(self, value):
         """Register a key value the test put somewhere keyshim may see it
@@ -172,6 +178,8 @@ class Namespaces:
                     pass
             if name == "KEYSHIM_DIR" and value:
                 self.key_dirs.add(os.path.realpath(value))
+            if name in CONFIG_HOME_VARIABLES and value.startswith("/"):
+                self.config_homes.add(os.path.realpath(value))
         args = [str(a) for a in args]
         for i, arg in enumerate(args):
             if arg in ("-d", "--dir") and i + 1 < len(args):
@@ -183,6 +191,18 @@ class Namespaces:
     def learn_volumes(self):
         for value in self.volume_values():
             self.known.add(value)
+        for home in self.config_homes:
+            for path in self.files_under(home):
+                if path.name not in CONFIG_FILE_NAMES and str(path) != home:
+                    continue  # a service's database or logs: not its keys
+                try:
+                    with open(path, "rb") as f:
+                        text = f.read(1 << 18).decode(errors="replace")
+                except OSError:
+                    continue
+                for token in re.findall(r"[A-Za-z0-9+/_=-]{22,}", text):
+                    if looks_like_key(token):
+                        self.secret(token)
 
     def volume(self, name="vol"):
         vol = Volume(self.tmp, name)
@@ -257,7 +277,8 @@ class Namespaces:
         real = os.path.realpath(path)
         if real in self.secret_paths:
             return True
-        homes = [str(v.data) for v in self.volumes] + list(self.key_dirs)
+        homes = [str(v.data) for v in self.volumes] + list(self.key_dirs) + \
+            list(self.config_homes)
         return any(real == h or real.startswith(h.rstrip("/") + "/") for h in homes)
 
     def leaks(self):
@@ -285,7 +306,14 @@ class Namespaces:
 
     def written_files(self):
         """Regular files under tmp_path, not installed packages."""
-        for top, dirs, files in os.walk(self.tmp):
+        return self.files_under(self.tmp)
+
+    @staticmethod
+    def files_under(root):
+        if os.path.isfile(root):
+            yield pathlib.Path(root)
+            return
+        for top, dirs, files in os.walk(root):
             dirs[:] = [d for d in dirs if d not in ("node_modules", ".git", ".npm")]
             for name in files:
                 path = pathlib.Path(top) / name
