@@ -277,8 +277,10 @@ def test_ttin_ttou_are_not_forwarded(ns_static, tmp_path, sig):
     the terminal is for the child to do, not something to relay."""
     ns = ns_static
     ready, marker = tmp_path / "ready", tmp_path / "marker"
-    script = (f"trap 'echo {sig} >> {marker}' {sig}; trap 'exit 0' USR1; echo > {ready}; "
-              "i=0; while [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done; exit 3")
+    # USR1 only ends the loop, so that a pending {sig} trap still runs first
+    script = (f"trap 'echo {sig} >> {marker}' {sig}; trap 'done=1' USR1; echo > {ready}; "
+              'i=0; while [ -z "$done" ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done; '
+              '[ -n "$done" ] || exit 3')
     proc = ns.popen(["-k", "K", "-g", "--", "sh", "-c", script], volume=ns.volume())
     pid = host_pid1(proc, ready)
     os.kill(pid, getattr(signal, "SIG" + sig))
