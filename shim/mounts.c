@@ -41,9 +41,10 @@ static bool parse_u64(const char *text, uint64_t *value)
 	if (!*text)
 		return false;
 	for (const char *p = text; *p; p++) {
-		if (*p < '0' || *p > '9' || *value > (UINT64_MAX - 9) / 10)
+		uint64_t digit = (uint64_t)(*p - '0');
+		if (*p < '0' || *p > '9' || *value > (UINT64_MAX - digit) / 10)
 			return false;
-		*value = *value * 10 + (uint64_t)(*p - '0');
+		*value = *value * 10 + digit;
 	}
 	return true;
 }

@@ -29,7 +29,7 @@ import time
 import pytest
 import yaml
 
-from conftest import AIRFLOW, ROOT, SEMAPHORE, fingerprint
+from conftest import AIRFLOW, ROOT, SEMAPHORE, fingerprint, require
 
 CONTAINERS_CONF = ROOT / "tests" / "containers" / "containers.conf"
 EXAMPLES = ROOT / "examples"
@@ -69,8 +69,8 @@ def free_port():
 def images():
     """NAME -> stand-in image, for the compose files' variables."""
     info = podman("info", check=False, timeout=60)
-    if info.returncode != 0:
-        pytest.skip(f"podman does not work here (`podman info` failed): {info.stderr.strip()[-300:]}")
+    require("podman", info.returncode == 0,
+            f"`podman info` failed: {info.stderr.strip()[-300:]}")
     lib("build_standin_images")
     return dict(line.split("=", 1) for line in lib("standin_env").stdout.split())
 

@@ -122,7 +122,11 @@ def keyshim_pid(parent):
 def test_random_kills(ns_static):
     """50 kills at random moments of a slowed-down run."""
     ns = ns_static
-    rng = random.Random(os.environ.get("KEYSHIM_CRASH_SEED", str(time.time())))
+    # KEYSHIM_TEST_SEED=N replays a run; the seed is printed either way
+    seed = os.environ.get("KEYSHIM_TEST_SEED") or os.environ.get("KEYSHIM_CRASH_SEED") \
+        or str(time.time_ns())
+    print(f"random kills: KEYSHIM_TEST_SEED={seed}")
+    rng = random.Random(seed)
     outcomes = {"temp files left": 0, "some keys only": 0, "no key": 0, "all keys": 0}
     for i in range(RANDOM_KILLS):
         vol = ns.volume(f"v{i}")
@@ -143,7 +147,7 @@ def test_random_kills(ns_static):
                 pass  # it had finished
         out, err = proc.communicate(timeout=60)
         ns.record(proc.returncode, out, err)
-        assert proc.returncode in (0, 128 + signal.SIGKILL), err
+        assert proc.returncode in (0, 128 + signal.SIGKILL), (f"KEYSHIM_TEST_SEED={seed}", err)
 
         keys, temps = survivors(vol)
         outcomes["temp files left"] += bool(temps)
@@ -153,4 +157,4 @@ def test_random_kills(ns_static):
         restart(ns, vol, keys, temps)
     print("random kills:", outcomes)
     # the kills did land inside key creation, not only before or after it
-    assert outcomes["temp files left"] > 0 and outcomes["some keys only"] > 0, outcomes
+    assert outcomes["temp files left"] > 0 and outcomes["some keys only"] > 0, (seed, outcomes)

@@ -9,6 +9,7 @@ same state) is traced first; its trace says which occurrence of a syscall
 is, say, the fsync of K2's temporary file, and `when=N` targets it."""
 
 import base64
+import os
 import re
 
 import pytest
@@ -72,6 +73,7 @@ def step_occurrence(calls, step, key):
     """Which occurrence of the syscall is `step` of creating key `key`."""
     temp_fd = None
     after_link = False
+    link_dirfd = None
     for i, (name, args, ret, nth) in enumerate(calls):
         if name == "openat" and TEMP_PREFIX + key + "-" in args:
             temp_fd = ret
@@ -90,9 +92,11 @@ def step_occurrence(calls, step, key):
                 return name, nth
         if name == "linkat":
             after_link = True
+            link_dirfd = first_arg  # the key directory's descriptor
             if step == "linkat":
                 return name, nth
-        if after_link and step == "fsync_dir" and name == "fsync":
+        # the directory itself, not merely the next fsync (another key's)
+        if after_link and step == "fsync_dir" and name == "fsync" and first_arg == link_dirfd:
             return name, nth
         if after_link and step == "unlinkat" and name == "unlinkat":
             return name, nth
@@ -231,20 +235,69 @@ def test_link_and_rename_both_fail(ns_static, tmp_path):
     clean_start(ns, vol, {})
 
 
-def test_directory_fsync_failure_after_link(ns_static, tmp_path):
+@pytest.mark.parametrize("key", KEYS)
+def test_directory_fsync_failure_after_link(ns_static, tmp_path, key):
     """The key is linked, then flushing the directory fails: exit 74 with
     the key complete (it may or may not survive a power cut, but it is
-    whole), and no temporary file left."""
+    whole), and no temporary file left. The fault hits the fsync of the
+    key directory's own descriptor (K2 is the last key: no later fsync
+    of another key's temporary file could stand in for it)."""
     ns = ns_static
-    name, nth = step_occurrence(probe_calls(ns, tmp_path), "fsync_dir", "K1")
+    name, nth = step_occurrence(probe_calls(ns, tmp_path), "fsync_dir", key)
     vol = ns.volume()
     result = run_traced(ns, vol, keyshim_args(vol), inject=[f"{name}:error=EIO:when={nth}"])
     assert result.returncode == 74, result.stderr
+    assert "cannot flush the directory" in one_line(result.stderr)
     assert "I/O error" in one_line(result.stderr)
+    made = KEYS[:KEYS.index(key) + 1]
     try:
-        assert sorted(assert_whole_or_nothing(vol)) == ["K1"]
+        assert sorted(assert_whole_or_nothing(vol)) == made
     finally:
-        clean_start(ns, vol, {"K1": valid_key(vol, "K1")})
+        clean_start(ns, vol, {k: valid_key(vol, k) for k in made})
+
+
+def parent_fsync_occurrence(calls, parent):
+    """The fsync of the new key directory's parent: after mkdir, the
+    descriptor opened on `parent` itself is fsynced."""
+    made = False
+    parent_fd = None
+    for name, args, ret, nth in calls:
+        if name == "mkdir" and ret == "0":
+            made = True
+        elif made and name in ("open", "openat") and f'"{parent}"' in args and \
+                "O_DIRECTORY" in args:
+            parent_fd = ret
+        elif parent_fd is not None and name == "fsync" and args.split(",")[0] == parent_fd:
+            return name, nth
+    raise AssertionError(f"no fsync of {parent} after mkdir in the probe trace")
+
+
+def test_new_key_directory_parent_is_fsynced(ns_static, tmp_path):
+    """keyshim makes DIR: the new entry in DIR's parent is flushed too,
+    and a failure to flush it is exit 74 before any key is written."""
+    ns = ns_static
+    probe = ns.volume("probe")
+    trace = tmp_path / "parent.trace"
+    opts = ["-f", "-qq", "-s", "4096", "-o", str(trace), str(STATIC_BIN)]
+    result = ns.run(opts + keyshim_args(probe, "/keys"), volume=probe, binary=STRACE,
+                    dir_option=False)
+    assert result.returncode == 0, result.stderr
+    calls, seen = [], {}
+    for line in trace.read_text().splitlines():
+        match = LINE.match(line)
+        if match:
+            seen[match[1]] = seen.get(match[1], 0) + 1
+            calls.append((match[1], match[2], match[3], seen[match[1]]))
+    trace.unlink()  # it holds the probe's key values
+    name, nth = parent_fsync_occurrence(calls, str(probe.mnt))
+
+    vol = ns.volume()
+    result = run_traced(ns, vol, keyshim_args(vol, "/keys"),
+                        inject=[f"{name}:error=EIO:when={nth}"])
+    assert result.returncode == 74, result.stderr
+    assert "cannot flush the parent" in one_line(result.stderr)
+    assert vol.files() == ["keys"] and os.listdir(vol.data / "keys") == []
+    clean_start(ns, vol, {}, "/keys")
 
 
 def test_temp_unlink_failure_after_link(ns_static, tmp_path):

@@ -1,8 +1,15 @@
 """Short libFuzzer runs of every harness in tests/fuzz/ (ASan+UBSan build,
 build/asan/fuzz-NAME), each from its seed corpus in tests/fuzz/corpus/NAME
 copied to a temporary directory so the repository stays as it is.
-scripts/fuzz runs them for longer."""
+scripts/fuzz runs them for longer.
 
+Each harness compares keyshim's parser with a second, naive reading
+(tests/fuzz/naive.h and the harness itself, no code shared with shim/) and
+prints at exit what it compared: `oracle NAME: compared N OUTCOME=COUNT...`.
+A run counts only if the oracle saw every outcome (accepted and refused,
+found and not found...): a harness that stopped comparing fails here."""
+
+import re
 import shutil
 import subprocess
 
@@ -42,3 +49,12 @@ def test_fuzz(harness, tmp_path):
     # it ran the seeds and then mutated them: more inputs than seeds
     runs = int(result.stderr.rsplit("Done ", 1)[1].split()[0])
     assert runs > seeds, tail
+    # and the oracle compared inputs of every outcome
+    found = re.findall(rf"^oracle {harness}: compared (\d+)((?: \w+=\d+)+)$", result.stderr, re.M)
+    assert found, f"fuzz-{harness} printed no oracle line: {tail}"
+    compared, outcomes = int(found[-1][0]), dict(
+        (k, int(v)) for k, v in re.findall(r"(\w+)=(\d+)", found[-1][1]))
+    print(f"fuzz-{harness}: {runs} runs; oracle compared {compared}: {outcomes}")
+    assert compared > 0 and len(outcomes) >= 2, outcomes
+    assert all(count > 0 for count in outcomes.values()), \
+        f"the oracle never saw some outcome: {outcomes}"

@@ -8,6 +8,16 @@
 #include <string.h>
 
 #include "exec.h"
+#include "naive.h"
+
+static struct naive_count counts[] = {
+	{ "nothing_replaced", 0 }, { "name_replaced", 0 }, { "name_file_removed", 0 },
+};
+
+static void __attribute__((destructor)) report(void)
+{
+	naive_report("environ", counts, sizeof counts / sizeof counts[0]);
+}
 
 extern char **environ;
 
@@ -78,18 +88,23 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 
 	/* the kept entries, in order, then the keys */
 	size_t used = 0;
+	int saw_name = 0, saw_file = 0;
 	for (size_t i = 0; i < ninherited; i++) {
 		int replaced = 0;
 		for (size_t k = 0; k < count; k++) {
 			const char *name = keys[k].spec->name;
 			size_t len = strlen(name);
-			replaced |= strncmp(inherited[i], name, len) == 0 &&
-			            (inherited[i][len] == '=' ||
-			             strncmp(inherited[i] + len, "_FILE=", 6) == 0);
+			int is_name = strncmp(inherited[i], name, len) == 0 && inherited[i][len] == '=';
+			int is_file = strncmp(inherited[i], name, len) == 0 &&
+			              strncmp(inherited[i] + len, "_FILE=", 6) == 0;
+			saw_name |= is_name;
+			saw_file |= is_file;
+			replaced |= is_name || is_file;
 		}
 		if (!replaced)
 			assert(envp[used++] == inherited[i]);
 	}
+	counts[saw_file ? 2 : saw_name ? 1 : 0].count++;
 	for (size_t k = 0; k < count; k++) {
 		const char *name = keys[k].spec->name;
 		size_t len = strlen(name);

@@ -1,12 +1,25 @@
-/* libFuzzer: key file contents, for every format, a spread of sizes and
- * every acceptance rule. The first byte picks the spec; the rest is the
- * file. Whatever parses must re-validate under the same rule, and under
- * the strict rule be exactly a canonical key. */
+/* libFuzzer: key file contents (and NAME_FILE's, read the same way), for
+ * every format, a spread of sizes and every acceptance rule. The first
+ * byte picks the spec; the rest is the file. keyshim's reading
+ * (key_text_parse: libsodium and accept.c underneath) must agree with
+ * naive.h's plain reading of each rule on every input: one trailing
+ * newline off, then accept exactly what the rule says, and return it. */
 #include <assert.h>
 #include <sodium.h>
 #include <string.h>
 
 #include "keystore.h"
+#include "naive.h"
+
+static struct naive_count counts[] = {
+	{ "canonical_accepted", 0 }, { "other_rule_accepted", 0 },
+	{ "accepted_with_newline", 0 }, { "rejected", 0 },
+};
+
+static void __attribute__((destructor)) report(void)
+{
+	naive_report("key_text", counts, sizeof counts / sizeof counts[0]);
+}
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 {
@@ -19,18 +32,27 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 		.bytes = sizes[(data[0] / FORMAT_COUNT) % 8],
 		.accept = (enum accept_rule)((data[0] / (FORMAT_COUNT * 8)) % ACCEPT_COUNT),
 	};
+	const char *file = (const char *)data + 1;
+	size_t file_len = size - 1;
+
+	/* the oracle: one trailing newline off, then the rule, read plainly */
+	int newline = file_len > 0 && file[file_len - 1] == '\n';
+	size_t key_len = newline ? file_len - 1 : file_len;
+	int expect = key_len <= KEY_TEXT_MAX &&
+	             naive_accepts((int)spec.accept, (int)spec.format, spec.bytes, file, key_len);
+
 	char text[KEY_TEXT_MAX + 1];
-	size_t len;
-	if (key_text_parse((const char *)data + 1, size - 1, &spec, text, &len)) {
-		assert(len > 0 && len <= KEY_TEXT_MAX);
-		assert(strlen(text) == len);
-		assert(key_value_valid(&spec, text, len));
-		if (spec.accept == ACCEPT_CANONICAL) {
-			assert(len == format_text_len(spec.format, spec.bytes));
-			assert(format_is_valid(spec.format, text, len, spec.bytes));
-		}
-		if (spec.accept == ACCEPT_FERNET)
-			assert(len == 44);
+	size_t len = 12345;
+	int got = key_text_parse(file, file_len, &spec, text, &len);
+	assert(got == expect);
+	if (!got) {
+		assert(len == 0);
+		counts[3].count++;
+		return 0;
 	}
+	assert(len == key_len && memcmp(text, file, len) == 0 && text[len] == '\0');
+	if (spec.accept == ACCEPT_FERNET)
+		assert(len == 44);
+	counts[newline ? 2 : spec.accept == ACCEPT_CANONICAL ? 0 : 1].count++;
 	return 0;
 }
