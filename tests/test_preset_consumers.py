@@ -332,3 +332,36 @@ def test_published_values_of_new_presets(ns, preset, variable, value, code):
     assert "published" in run.stderr
     if code == 0:  # a session key: ignored, a new one made
         assert states(run.stderr)[variable][0] == "created"
+
+
+# A value each rule accepts that keyshim would not create (not its format).
+ACCEPTED = {
+    "any": lambda: "an old secret " + hex_text(8),
+    "ascii": lambda: "an old ascii secret " + hex_text(8),
+    "16-chars": lambda: "sixteen+ " + hex_text(8),
+    "32-bytes": lambda: "thirty-two bytes or more " + hex_text(8),
+    "hex-32": lambda: hex_text(32).upper(),
+    "laravel": lambda: hex_text(16),
+}
+ISSUE_13 = ["node-red", "n8n", "superset", "authentik", "paperless", "outline", "metabase",
+            "langfuse", "plausible", "mastodon", "django", "rails", "laravel"]
+
+
+def preset_rows():
+    from test_presets import presets_output
+    return [line for line in presets_output() if line[0] in ISSUE_13]
+
+
+@pytest.mark.parametrize("preset", ISSUE_13)
+def test_every_key_already_in_the_environment_is_adopted(ns, preset):
+    """Brownfield for every key of every new preset: whatever the service
+    already runs with (in the form its rule accepts) becomes the key file."""
+    rows = [row for row in preset_rows() if row[0] == preset]
+    assert rows
+    values = {row[1]: ACCEPTED[row[5]]() for row in rows}
+    vol = ns.volume()
+    run = ns.run(["-p", preset, "--", "true"], volume=vol, env=values)
+    assert run.returncode == 0, run.stderr
+    for name, value in values.items():
+        assert states(run.stderr)[name] == ("adopted", fingerprint(value))
+        assert vol.key(name) == value
