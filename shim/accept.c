@@ -11,6 +11,12 @@ static const char *const rule_names[ACCEPT_COUNT] = {
 	[ACCEPT_BASE64] = "base64-any",
 	[ACCEPT_FERNET] = "fernet",
 	[ACCEPT_HS512_SECRET] = "line",
+	[ACCEPT_LINE] = "any",
+	[ACCEPT_ASCII_LINE] = "ascii",
+	[ACCEPT_LINE_16] = "16-chars",
+	[ACCEPT_LINE_32] = "32-bytes",
+	[ACCEPT_HEX_32] = "hex-32",
+	[ACCEPT_LARAVEL] = "laravel",
 };
 
 const char *accept_rule_name(enum accept_rule rule) { return rule_names[rule]; }
@@ -74,6 +80,50 @@ static bool is_line(const char *text, size_t len)
 	return true;
 }
 
+static bool is_ascii_line(const char *text, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)text[i] >= 0x80)
+			return false;
+	return is_line(text, len);
+}
+
+/* Characters, not bytes: UTF-8 continuation bytes do not count. */
+static size_t characters(const char *text, size_t len)
+{
+	size_t count = 0;
+	for (size_t i = 0; i < len; i++)
+		count += ((unsigned char)text[i] & 0xC0) != 0x80;
+	return count;
+}
+
+/* Node's Buffer.from(key, "hex") reads either case; it stops silently at
+ * the first non-hex digit, so every character is checked here. */
+static bool is_hex_32(const char *text, size_t len)
+{
+	unsigned char raw[32];
+	size_t decoded = 0;
+	const char *end = NULL;
+	bool ok = len == 64 &&
+	          sodium_hex2bin(raw, sizeof raw, text, len, NULL, &decoded, &end) == 0 &&
+	          end == text + len && decoded == sizeof raw;
+	sodium_memzero(raw, sizeof raw);
+	return ok;
+}
+
+/* Laravel's EncryptionServiceProvider::parseKey: a value that starts with
+ * "base64:" is base64-decoded, any other is the key itself; Encrypter::
+ * supported wants 32 bytes for AES-256 (its default cipher). */
+static bool is_laravel_key(const char *text, size_t len)
+{
+	static const char prefix[] = "base64:";
+	size_t bytes;
+	if (len > sizeof prefix - 1 && memcmp(text, prefix, sizeof prefix - 1) == 0)
+		return base64_bytes(text + sizeof prefix - 1, len - (sizeof prefix - 1),
+		                    32, &bytes) && bytes == 32;
+	return len == 32 && is_line(text, len);
+}
+
 bool accept_value(enum accept_rule rule, enum key_format format, size_t bytes,
                   const char *text, size_t len)
 {
@@ -87,7 +137,18 @@ bool accept_value(enum accept_rule rule, enum key_format format, size_t bytes,
 	case ACCEPT_FERNET:
 		return is_fernet_key(text, len);
 	case ACCEPT_HS512_SECRET:
+	case ACCEPT_LINE:
 		return is_line(text, len);
+	case ACCEPT_ASCII_LINE:
+		return is_ascii_line(text, len);
+	case ACCEPT_LINE_16:
+		return is_line(text, len) && characters(text, len) >= 16;
+	case ACCEPT_LINE_32:
+		return is_line(text, len) && len >= 32;
+	case ACCEPT_HEX_32:
+		return is_hex_32(text, len);
+	case ACCEPT_LARAVEL:
+		return is_laravel_key(text, len);
 	case ACCEPT_COUNT:
 		break;
 	}
@@ -114,7 +175,23 @@ void accept_describe(enum accept_rule rule, enum key_format format, size_t bytes
 		snprintf(out, size, "a Fernet key (base64 or base64url of 32 bytes, padded)");
 		return;
 	case ACCEPT_HS512_SECRET:
+	case ACCEPT_LINE:
 		snprintf(out, size, "a secret (one line, not empty)");
+		return;
+	case ACCEPT_ASCII_LINE:
+		snprintf(out, size, "a secret (one line of ASCII, not empty)");
+		return;
+	case ACCEPT_LINE_16:
+		snprintf(out, size, "a secret (one line of at least 16 characters)");
+		return;
+	case ACCEPT_LINE_32:
+		snprintf(out, size, "a secret (one line of at least 32 bytes)");
+		return;
+	case ACCEPT_HEX_32:
+		snprintf(out, size, "a key of 32 bytes in hex (64 digits)");
+		return;
+	case ACCEPT_LARAVEL:
+		snprintf(out, size, "an APP_KEY (base64: and base64 of 32 bytes, or 32 characters)");
 		return;
 	case ACCEPT_CANONICAL:
 	case ACCEPT_COUNT:

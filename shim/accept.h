@@ -16,6 +16,13 @@ enum accept_rule {
 	ACCEPT_BASE64,      /* standard base64 of 1 byte or more (an HMAC key) */
 	ACCEPT_FERNET,      /* 32 bytes, padded base64 in either alphabet */
 	ACCEPT_HS512_SECRET, /* any non-empty single line; short of 64 bytes warns */
+	/* Rules of the services in presets.c, each cited there. */
+	ACCEPT_LINE,        /* any non-empty single line (a passphrase the service hashes) */
+	ACCEPT_ASCII_LINE,  /* a non-empty single line of ASCII (n8n's latin1 passphrase) */
+	ACCEPT_LINE_16,     /* a single line of 16 characters or more (Metabase) */
+	ACCEPT_LINE_32,     /* a single line of 32 bytes or more (Phoenix secret_key_base) */
+	ACCEPT_HEX_32,      /* 64 hex digits, either case: Node's Buffer.from(key, "hex") of 32 */
+	ACCEPT_LARAVEL,     /* "base64:" + standard base64 of 32 bytes, or 32 raw bytes */
 	ACCEPT_COUNT
 };
 

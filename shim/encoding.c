@@ -7,6 +7,7 @@
 struct format {
 	const char *name;
 	int variant; /* libsodium's base64 variant; unused by hex */
+	const char *prefix; /* fixed text before the base64 ("" for none) */
 	size_t (*text_len)(const struct format *f, size_t bytes);
 	void (*encode)(const struct format *f, const unsigned char *raw,
 	               size_t bytes, char *text, size_t size);
@@ -18,22 +19,25 @@ struct format {
 static size_t base64_len(const struct format *f, size_t bytes)
 {
 	/* libsodium counts the terminating NUL */
-	return sodium_base64_encoded_len(bytes, f->variant) - 1;
+	return strlen(f->prefix) + sodium_base64_encoded_len(bytes, f->variant) - 1;
 }
 
 static void base64_encode(const struct format *f, const unsigned char *raw,
                           size_t bytes, char *text, size_t size)
 {
-	sodium_bin2base64(text, size, raw, bytes, f->variant);
+	size_t skip = strlen(f->prefix);
+	memcpy(text, f->prefix, skip);
+	sodium_bin2base64(text + skip, size - skip, raw, bytes, f->variant);
 }
 
 static bool base64_decode(const struct format *f, const char *text, size_t len,
                           unsigned char *raw, size_t bytes)
 {
-	size_t decoded = 0;
+	size_t decoded = 0, skip = strlen(f->prefix);
 	const char *end = NULL;
-	return sodium_base642bin(raw, bytes, text, len, NULL, &decoded, &end,
-	                         f->variant) == 0 &&
+	return len >= skip && memcmp(text, f->prefix, skip) == 0 &&
+	       sodium_base642bin(raw, bytes, text + skip, len - skip, NULL, &decoded,
+	                         &end, f->variant) == 0 &&
 	       end == text + len && decoded == bytes;
 }
 
@@ -60,14 +64,17 @@ static bool hex_decode(const struct format *f, const char *text, size_t len,
 	       end == text + len && decoded == bytes;
 }
 
-#define BASE64(variant) variant, base64_len, base64_encode, base64_decode
+#define BASE64(variant) variant, "", base64_len, base64_encode, base64_decode
 
 static const struct format formats[FORMAT_COUNT] = {
 	[FORMAT_BASE64] = { "base64", BASE64(sodium_base64_VARIANT_ORIGINAL) },
 	[FORMAT_BASE64URL] = { "base64url", BASE64(sodium_base64_VARIANT_URLSAFE) },
-	[FORMAT_HEX] = { "hex", 0, hex_len, hex_encode, hex_decode },
+	[FORMAT_HEX] = { "hex", 0, "", hex_len, hex_encode, hex_decode },
 	[FORMAT_BASE64URL_RAW] = { "base64url-raw",
 	                           BASE64(sodium_base64_VARIANT_URLSAFE_NO_PADDING) },
+	/* Laravel's APP_KEY as `php artisan key:generate` writes it */
+	[FORMAT_LARAVEL] = { "laravel", sodium_base64_VARIANT_ORIGINAL, "base64:",
+	                     base64_len, base64_encode, base64_decode },
 };
 
 bool format_from_name(const char *name, enum key_format *format)

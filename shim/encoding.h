@@ -13,6 +13,7 @@ enum key_format {
 	FORMAT_BASE64URL,    /* URL-safe alphabet, padded: what Fernet keys are */
 	FORMAT_HEX,          /* lower-case hex */
 	FORMAT_BASE64URL_RAW, /* URL-safe alphabet, no padding (JWK, Node's base64url) */
+	FORMAT_LARAVEL,      /* "base64:" then standard padded base64: Laravel's APP_KEY */
 	FORMAT_COUNT
 };
 

@@ -25,6 +25,10 @@ struct service_conf {
 	const char *label;              /* "config.json": names the file in lists */
 	enum conf_syntax syntax;
 	struct conf_place places[3];    /* the first whose variable is set wins */
+	/* Node-RED's reading (storage/localfilesystem/util.js readFile): one
+	 * leading UTF-8 byte-order mark is skipped, and an empty file means
+	 * the one named PATH.backup. */
+	bool node_red_reading;
 };
 
 /* What a key protects: stored data (lose the key, lose the data), or only

@@ -19,6 +19,7 @@
 static const struct service_conf semaphore_config = {
 	"config.json", CONF_JSON,
 	{ { "SEMAPHORE_CONFIG_PATH", "/config.json" }, { NULL, "/etc/semaphore/config.json" } },
+	false,
 };
 
 /* Apache Airflow (apache/airflow). airflow-core/src/airflow/configuration.py:
@@ -30,6 +31,7 @@ static const struct service_conf semaphore_config = {
 static const struct service_conf airflow_config = {
 	"airflow.cfg", CONF_INI,
 	{ { "AIRFLOW_CONFIG", "" }, { "AIRFLOW_HOME", "/airflow.cfg" }, { NULL, "/opt/airflow/airflow.cfg" } },
+	false,
 };
 
 #define SEMAPHORE(field) { &semaphore_config, NULL, field, false }
@@ -85,6 +87,143 @@ static const struct key_spec airflow2_keys[] = {
 	  KEY_CLASS_SESSION, AIRFLOW("webserver", "secret_key") },
 };
 
+/* ---- issue 13: presets of other self-hosted services (one block) ---- */
+
+/* Node-RED (node-red/node-red) packages/node_modules/@node-red/runtime/lib/
+ * storage/localfilesystem/settings.js: `_credentialSecret` lives in
+ * <userDir>/.config.runtime.json, read by util.js readFile (BOM skipped,
+ * empty file -> .backup, unparsable -> {} and a NEW key: keyshim refuses).
+ * userDir comes from Node-RED's --userDir: /data in the official image;
+ * elsewhere keyshim is told with KEYSHIM_NODE_RED_USER_DIR. */
+static const struct service_conf node_red_runtime = {
+	".config.runtime.json", CONF_JSON,
+	{ { "KEYSHIM_NODE_RED_USER_DIR", "/.config.runtime.json" },
+	  { NULL, "/data/.config.runtime.json" } },
+	true,
+};
+
+/* n8n (n8n-io/n8n) packages/core/src/instance-settings/instance-settings.ts
+ * loadOrCreate: $N8N_USER_FOLDER (default the home directory)/.n8n/config,
+ * JSON {"encryptionKey": ...}; the image's home is /home/node. */
+static const struct service_conf n8n_config = {
+	".n8n/config", CONF_JSON,
+	{ { "N8N_USER_FOLDER", "/.n8n/config" }, { "HOME", "/.n8n/config" },
+	  { NULL, "/home/node/.n8n/config" } },
+	false,
+};
+
+#define NO_OWN { NULL, NULL, NULL, false }
+
+/* credentials.js load/decryptCredentials: key = sha256(credentialSecret),
+ * any string, aes-256-ctr over flows_cred.json; unset, Node-RED makes
+ * randomBytes(32).toString('hex') itself. Data. */
+static const struct key_spec node_red_keys[] = {
+	{ "NODE_RED_CREDENTIAL_SECRET", FORMAT_HEX, 32, ACCEPT_LINE, KEY_CLASS_DATA,
+	  { &node_red_runtime, NULL, "_credentialSecret", false } },
+};
+
+/* packages/core/src/encryption/aes-256-cbc.ts getKeyAndIv: the key is an
+ * OpenSSL passphrase, Buffer.from(key, 'binary') (latin1: ASCII only to be
+ * exact); n8n makes randomBytes(24).toString('base64'). Credentials: data. */
+static const struct key_spec n8n_keys[] = {
+	{ "N8N_ENCRYPTION_KEY", FORMAT_BASE64, 32, ACCEPT_ASCII_LINE, KEY_CLASS_DATA,
+	  { &n8n_config, NULL, "encryptionKey", false } },
+};
+
+/* apache/superset superset/config.py: SECRET_KEY = SUPERSET_SECRET_KEY or
+ * CHANGE_ME_TO_A_COMPLEX_RANDOM_SECRET; superset/utils/encrypt.py
+ * EncryptedType(..., SECRET_KEY, AesEngine): sqlalchemy-utils hashes the
+ * string; encrypts database passwords (data). Docs: openssl rand -base64 42. */
+static const struct key_spec superset_keys[] = {
+	{ "SUPERSET_SECRET_KEY", FORMAT_BASE64, 42, ACCEPT_LINE, KEY_CLASS_DATA, NO_OWN },
+};
+
+/* goauthentik/authentik authentik/root/settings.py SECRET_KEY =
+ * CONFIG.get("secret_key"): Django's key, and authentik/core/models.py
+ * derives User.uid (the OIDC `sub`) from it: data. Docs: openssl rand
+ * -base64 60. */
+static const struct key_spec authentik_keys[] = {
+	{ "AUTHENTIK_SECRET_KEY", FORMAT_BASE64, 60, ACCEPT_LINE, KEY_CLASS_DATA, NO_OWN },
+};
+
+/* paperless-ngx src/paperless/settings.py: SECRET_KEY =
+ * os.getenv("PAPERLESS_SECRET_KEY", <published default>): Django signing
+ * of sessions only. */
+static const struct key_spec paperless_keys[] = {
+	{ "PAPERLESS_SECRET_KEY", FORMAT_BASE64, 32, ACCEPT_LINE, KEY_CLASS_SESSION, NO_OWN },
+};
+
+/* outline/outline server/env.ts SECRET_KEY, used by server/storage/
+ * vaults.ts through sequelize-encrypted as Buffer.from(key, 'hex'), an
+ * AES-256 key: 64 hex digits (data: users' jwtSecret, integration tokens);
+ * UTILS_SECRET, @IsNotEmpty: a bearer for the cron endpoint. */
+static const struct key_spec outline_keys[] = {
+	{ "SECRET_KEY", FORMAT_HEX, 32, ACCEPT_HEX_32, KEY_CLASS_DATA, NO_OWN },
+	{ "UTILS_SECRET", FORMAT_HEX, 32, ACCEPT_LINE, KEY_CLASS_SESSION, NO_OWN },
+};
+
+/* metabase/metabase src/metabase/util/encryption.clj
+ * validate-and-hash-secret-key: at least 16 characters, PBKDF2-SHA512
+ * into AES-256-CBC + HMAC: saved connection details (data). */
+static const struct key_spec metabase_keys[] = {
+	{ "MB_ENCRYPTION_SECRET_KEY", FORMAT_BASE64, 32, ACCEPT_LINE_16, KEY_CLASS_DATA, NO_OWN },
+};
+
+/* langfuse/langfuse packages/shared/src/encryption/encryption.ts:
+ * ENCRYPTION_KEY is Buffer.from(key, "hex") of 32 bytes for AES-256-GCM
+ * (LLM API keys: data); SALT hashes stored API keys (data); NEXTAUTH_SECRET
+ * signs NextAuth sessions. */
+static const struct key_spec langfuse_keys[] = {
+	{ "ENCRYPTION_KEY", FORMAT_HEX, 32, ACCEPT_HEX_32, KEY_CLASS_DATA, NO_OWN },
+	{ "SALT", FORMAT_BASE64, 32, ACCEPT_LINE, KEY_CLASS_DATA, NO_OWN },
+	{ "NEXTAUTH_SECRET", FORMAT_BASE64, 32, ACCEPT_LINE, KEY_CLASS_SESSION, NO_OWN },
+};
+
+/* plausible/analytics config/runtime.exs: SECRET_KEY_BASE must be at least
+ * 32 bytes (older releases: 64, so keyshim makes 64); TOTP_VAULT_KEY
+ * defaults to a derivation of it, so it is data. TOTP_VAULT_KEY itself is
+ * never created (see README). */
+static const struct key_spec plausible_keys[] = {
+	{ "SECRET_KEY_BASE", FORMAT_BASE64, 64, ACCEPT_LINE_32, KEY_CLASS_DATA, NO_OWN },
+};
+
+/* mastodon/mastodon config/initializers/active_record_encryption.rb: the
+ * three ACTIVE_RECORD_ENCRYPTION_* strings are required (4.3+) and derive
+ * AES-256-GCM keys with PBKDF2 (any string; data: OTP secrets and the
+ * like); SECRET_KEY_BASE signs Rails cookies (`rails secret`: 128 hex). */
+static const struct key_spec mastodon_keys[] = {
+	{ "SECRET_KEY_BASE", FORMAT_HEX, 64, ACCEPT_LINE, KEY_CLASS_SESSION, NO_OWN },
+	{ "ACTIVE_RECORD_ENCRYPTION_DETERMINISTIC_KEY", FORMAT_HEX, 32, ACCEPT_LINE,
+	  KEY_CLASS_DATA, NO_OWN },
+	{ "ACTIVE_RECORD_ENCRYPTION_KEY_DERIVATION_SALT", FORMAT_HEX, 32, ACCEPT_LINE,
+	  KEY_CLASS_DATA, NO_OWN },
+	{ "ACTIVE_RECORD_ENCRYPTION_PRIMARY_KEY", FORMAT_HEX, 32, ACCEPT_LINE,
+	  KEY_CLASS_DATA, NO_OWN },
+};
+
+/* Generic Django (django/django django/core/signing.py): SECRET_KEY is any
+ * string; sessions and signed tokens. The variable is the app's; this
+ * preset uses the common DJANGO_SECRET_KEY. */
+static const struct key_spec django_keys[] = {
+	{ "DJANGO_SECRET_KEY", FORMAT_BASE64, 48, ACCEPT_LINE, KEY_CLASS_SESSION, NO_OWN },
+};
+
+/* Generic Rails (rails/rails activesupport/lib/active_support/
+ * key_generator.rb): SECRET_KEY_BASE, any string, PBKDF2 to cookie keys;
+ * `rails secret` is hex of 64 bytes. */
+static const struct key_spec rails_keys[] = {
+	{ "SECRET_KEY_BASE", FORMAT_HEX, 64, ACCEPT_LINE, KEY_CLASS_SESSION, NO_OWN },
+};
+
+/* Generic Laravel (laravel/framework src/Illuminate/Encryption/
+ * EncryptionServiceProvider.php parseKey, Encrypter.php supported):
+ * "base64:" + base64 of 32 bytes, or 32 raw bytes; encrypted casts and
+ * cookies (data); `php artisan key:generate` writes the base64: form. */
+static const struct key_spec laravel_keys[] = {
+	{ "APP_KEY", FORMAT_LARAVEL, 32, ACCEPT_LARAVEL, KEY_CLASS_DATA, NO_OWN },
+};
+/* ---- end of issue 13's presets ---- */
+
 struct preset {
 	const char *name;
 	const struct key_spec *keys;
@@ -97,6 +236,20 @@ static const struct preset presets[] = {
 	PRESET("semaphore", semaphore_keys),
 	PRESET("airflow", airflow_keys),
 	PRESET("airflow2", airflow2_keys),
+	/* issue 13 */
+	PRESET("node-red", node_red_keys),
+	PRESET("n8n", n8n_keys),
+	PRESET("superset", superset_keys),
+	PRESET("authentik", authentik_keys),
+	PRESET("paperless", paperless_keys),
+	PRESET("outline", outline_keys),
+	PRESET("metabase", metabase_keys),
+	PRESET("langfuse", langfuse_keys),
+	PRESET("plausible", plausible_keys),
+	PRESET("mastodon", mastodon_keys),
+	PRESET("django", django_keys),
+	PRESET("rails", rails_keys),
+	PRESET("laravel", laravel_keys),
 };
 
 #define PRESET_COUNT (sizeof presets / sizeof presets[0])
@@ -115,6 +268,15 @@ static const struct published {
 	  "Semaphore's documented docker-compose example" },
 	{ "AIRFLOW__API_AUTH__JWT_SECRET", "146915674abba0c7",
 	  "Airflow's official docker-compose.yaml (airflow_jwt_secret)" },
+	/* issue 13 */
+	{ "SUPERSET_SECRET_KEY", "ced36ab6df2d02f3", "Superset's superset/config.py default" },
+	{ "SUPERSET_SECRET_KEY", "480bede3b31c30de", "Superset's Helm chart values" },
+	{ "SUPERSET_SECRET_KEY", "79082c0c1034cf59", "Superset's documentation" },
+	{ "SUPERSET_SECRET_KEY", "84c47fdf287c4a4b", "Superset's docker/.env" },
+	{ "PAPERLESS_SECRET_KEY", "4ab14e0fa72863dd", "Paperless-ngx's src/paperless/settings.py default" },
+	{ "ENCRYPTION_KEY", "de4d7977bd8b8493", "Langfuse's docker-compose.yml" },
+	{ "SALT", "ab9af53207fb0666", "Langfuse's docker-compose.yml" },
+	{ "NEXTAUTH_SECRET", "2f82fdfd4ff63e23", "Langfuse's docker-compose.yml" },
 };
 
 const char *published_value_source(const char *name, const char *fp)
@@ -128,7 +290,7 @@ const char *published_value_source(const char *name, const char *fp)
 
 const char *preset_names(void)
 {
-	static char list[256];
+	static char list[512];
 	if (!list[0])
 		for (size_t i = 0; i < PRESET_COUNT; i++) {
 			if (i > 0)

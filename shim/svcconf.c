@@ -114,6 +114,31 @@ static void read_file(const struct run_as *reader, struct loaded *file)
 	file->len = got;
 }
 
+/* Node-RED reads PATH.backup instead of an empty PATH (an empty backup,
+ * or none, is an empty object), and skips one byte-order mark. */
+static void read_as_node_red(const struct run_as *reader, struct loaded *file)
+{
+	static const char bom[] = "\xEF\xBB\xBF";
+	if (file->text && file->len == 0) {
+		free(file->text);
+		file->text = NULL;
+		size_t used = strlen(file->path);
+		if ((size_t)snprintf(file->path + used, sizeof file->path - used, ".backup") >=
+		    sizeof file->path - used)
+			die(EX_CONFIG, "%s: the path of its backup is too long", file->path);
+		read_file(reader, file);
+		if (file->text && file->len == 0) {
+			free(file->text);
+			file->text = NULL;
+		}
+	}
+	if (file->text && file->len >= 3 && memcmp(file->text, bom, 3) == 0) {
+		memmove(file->text, file->text + 3, file->len - 3);
+		sodium_memzero(file->text + file->len - 3, 3);
+		file->len -= 3;
+	}
+}
+
 static struct loaded *load(const struct service_conf *conf, const struct run_as *reader)
 {
 	for (size_t i = 0; i < loaded_count; i++)
@@ -125,6 +150,8 @@ static struct loaded *load(const struct service_conf *conf, const struct run_as 
 	file->conf = conf;
 	find_path(conf, file->path, sizeof file->path);
 	read_file(reader, file);
+	if (conf->node_red_reading)
+		read_as_node_red(reader, file);
 	return file;
 }
 

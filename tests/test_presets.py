@@ -29,7 +29,7 @@ def test_presets_lists_every_key_with_its_columns():
     assert keys[("airflow", "AIRFLOW__CORE__FERNET_KEY")][:4] == ["base64url", "32", "data", "fernet"]
     assert keys[("airflow", "AIRFLOW__API__SECRET_KEY")][:3] == ["base64", "64", "session"]
     assert keys[("semaphore", "SEMAPHORE_ACCESS_KEY_ENCRYPTION")][2] == "data"
-    assert {line[0] for line in lines} == {"semaphore", "airflow", "airflow2"}
+    assert {"semaphore", "airflow", "airflow2"} <= {line[0] for line in lines}
 
 
 def test_readme_table_is_the_presets_output():

@@ -1,6 +1,7 @@
 /* libFuzzer: key file contents (and NAME_FILE's, read the same way), for
  * every format, a spread of sizes and every acceptance rule. The first
- * byte picks the spec; the rest is the file. keyshim's reading
+ * two bytes pick the spec (format and size, then rule); the rest is the
+ * file. keyshim's reading
  * (key_text_parse: libsodium and accept.c underneath) must agree with
  * naive.h's plain reading of each rule on every input: one trailing
  * newline off, then accept exactly what the rule says, and return it. */
@@ -24,16 +25,16 @@ static void __attribute__((destructor)) report(void)
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 {
 	static const size_t sizes[] = { 16, 17, 31, 32, 33, 64, 100, 1024 };
-	if (size < 1 || sodium_init() < 0)
+	if (size < 2 || sodium_init() < 0)
 		return 0;
 	struct key_spec spec = {
 		.name = "K",
 		.format = (enum key_format)(data[0] % FORMAT_COUNT),
 		.bytes = sizes[(data[0] / FORMAT_COUNT) % 8],
-		.accept = (enum accept_rule)((data[0] / (FORMAT_COUNT * 8)) % ACCEPT_COUNT),
+		.accept = (enum accept_rule)(data[1] % ACCEPT_COUNT),
 	};
-	const char *file = (const char *)data + 1;
-	size_t file_len = size - 1;
+	const char *file = (const char *)data + 2;
+	size_t file_len = size - 2;
 
 	/* the oracle: one trailing newline off, then the rule, read plainly */
 	int newline = file_len > 0 && file[file_len - 1] == '\n';

@@ -85,9 +85,23 @@ static inline int naive_key_text_valid(int format, const char *text, size_t len,
 		return naive_base64(text, len, 1, naive_url_digit, &got) && got == bytes;
 	case FORMAT_BASE64URL_RAW:
 		return naive_base64(text, len, 0, naive_url_digit, &got) && got == bytes;
+	case FORMAT_LARAVEL: /* "base64:" then the padded standard form */
+		return len > 7 && memcmp(text, "base64:", 7) == 0 &&
+		       naive_base64(text + 7, len - 7, 1, naive_std_digit, &got) && got == bytes;
 	default:
 		return 0;
 	}
+}
+
+/* A non-empty single line: no NUL, CR or LF, at most KEY_TEXT_MAX. */
+static inline int naive_line(const char *text, size_t len)
+{
+	if (len == 0 || len > KEY_TEXT_MAX)
+		return 0;
+	for (size_t i = 0; i < len; i++)
+		if (text[i] == '\0' || text[i] == '\n' || text[i] == '\r')
+			return 0;
+	return 1;
 }
 
 /* What each acceptance rule (accept.h) takes, from its comment there. */
@@ -106,12 +120,32 @@ static inline int naive_accepts(int rule, int format, size_t bytes, const char *
 	case ACCEPT_FERNET:
 		return len == 44 && naive_base64(text, len, 1, naive_either_digit, &got) && got == 32;
 	case ACCEPT_HS512_SECRET:
-		if (len == 0 || len > KEY_TEXT_MAX)
+	case ACCEPT_LINE:
+		return naive_line(text, len);
+	case ACCEPT_ASCII_LINE:
+		for (size_t i = 0; i < len; i++)
+			if ((unsigned char)text[i] > 127)
+				return 0;
+		return naive_line(text, len);
+	case ACCEPT_LINE_16: { /* characters: bytes that do not continue one */
+		size_t chars = 0;
+		for (size_t i = 0; i < len; i++)
+			chars += ((unsigned char)text[i] >> 6) != 2;
+		return naive_line(text, len) && chars >= 16;
+	}
+	case ACCEPT_LINE_32:
+		return naive_line(text, len) && len >= 32;
+	case ACCEPT_HEX_32:
+		if (len != 64)
 			return 0;
 		for (size_t i = 0; i < len; i++)
-			if (text[i] == '\0' || text[i] == '\n' || text[i] == '\r')
+			if (!strchr("0123456789abcdefABCDEF", text[i]) || !text[i])
 				return 0;
 		return 1;
+	case ACCEPT_LARAVEL:
+		if (len > 7 && memcmp(text, "base64:", 7) == 0)
+			return naive_base64(text + 7, len - 7, 1, naive_std_digit, &got) && got == 32;
+		return len == 32 && naive_line(text, len);
 	default:
 		return 0;
 	}
@@ -157,6 +191,8 @@ static inline int naive_key_spec(const char *in, struct naive_spec *out)
 		out->format = FORMAT_HEX;
 	else if (format_len == 13 && memcmp(format, "base64url-raw", 13) == 0)
 		out->format = FORMAT_BASE64URL_RAW;
+	else if (format_len == 7 && memcmp(format, "laravel", 7) == 0)
+		out->format = FORMAT_LARAVEL;
 	else
 		return 0;
 	if (!colon2)

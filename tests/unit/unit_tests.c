@@ -129,6 +129,26 @@ static void test_accept_rules(void)
 	CHECK(!accepts(ACCEPT_HS512_SECRET, "cr\r"));
 	CHECK(accept_value_is_short(ACCEPT_HS512_SECRET, "x", 1));
 	CHECK(!accept_value_is_short(ACCEPT_FERNET, "x", 1));
+	/* issue 13's rules */
+	CHECK(accepts(ACCEPT_LINE, "x") && !accept_value_is_short(ACCEPT_LINE, "x", 1));
+	CHECK(!accepts(ACCEPT_LINE, "") && !accepts(ACCEPT_LINE, "a\nb"));
+	CHECK(accepts(ACCEPT_ASCII_LINE, "n8n key") && !accepts(ACCEPT_ASCII_LINE, "cl\xc3\xa9"));
+	CHECK(accepts(ACCEPT_LINE_16, "0123456789abcdef") && !accepts(ACCEPT_LINE_16, "0123456789abcde"));
+	CHECK(!accepts(ACCEPT_LINE_16, "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9")); /* 8 characters */
+	CHECK(accepts(ACCEPT_LINE_32, "0123456789abcdef0123456789abcdef"));
+	CHECK(!accepts(ACCEPT_LINE_32, "0123456789abcdef0123456789abcde"));
+	CHECK(accepts(ACCEPT_HEX_32, "00112233445566778899aabbccddeeff00112233445566778899AABBCCDDEEFF"));
+	CHECK(!accepts(ACCEPT_HEX_32, "00112233445566778899aabbccddeeff00112233445566778899aabbccddeef"));
+	CHECK(!accepts(ACCEPT_HEX_32, "00112233445566778899aabbccddeeff00112233445566778899aabbccddeefg"));
+	CHECK(accepts(ACCEPT_LARAVEL, "base64:YWJjZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXoxMjM0NTY="));
+	CHECK(accepts(ACCEPT_LARAVEL, "abcdefghijklmnopqrstuvwxyz123456")); /* 32 raw */
+	CHECK(!accepts(ACCEPT_LARAVEL, "base64:MDEyMzQ1Njc4OWFiY2RlZg=="));  /* 16 bytes */
+	CHECK(!accepts(ACCEPT_LARAVEL, "YWJjZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXoxMjM0NTY=")); /* no prefix, 44 */
+	CHECK(!accepts(ACCEPT_LARAVEL, "abcdefghijklmnopqrstuvwxyz12345"));
+	char laravel[KEY_TEXT_MAX + 1];
+	CHECK(format_create(FORMAT_LARAVEL, 32, laravel) == 51 && strncmp(laravel, "base64:", 7) == 0);
+	CHECK(valid(FORMAT_LARAVEL, laravel, 32) && accepts(ACCEPT_LARAVEL, laravel));
+	CHECK(valid(FORMAT_BASE64, laravel + 7, 32) && !valid(FORMAT_LARAVEL, laravel + 7, 32));
 	/* the strict rule is the canonical form */
 	CHECK(accepts(ACCEPT_CANONICAL, "YWJjZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXoxMjM0NTY="));
 	CHECK(!accepts(ACCEPT_CANONICAL, "MDEyMzQ1Njc4OWFiY2RlZg=="));
