@@ -41,8 +41,9 @@ ALLOW_SKIP_VARIABLE = "KEYSHIM_TEST_ALLOW_SKIP"
 # Where a service keeps its own configuration, keys included: the harness
 # allows key values there and learns the key-like values those files hold.
 CONFIG_HOME_VARIABLES = ("SEMAPHORE_CONFIG_PATH", "AIRFLOW_HOME", "AIRFLOW_CONFIG",
-                         "N8N_USER_FOLDER")
-CONFIG_FILE_NAMES = ("config.json", "airflow.cfg", "config")
+                         "N8N_USER_FOLDER", "KEYSHIM_NODE_RED_USER_DIR")
+CONFIG_FILE_NAMES = ("config.json", "airflow.cfg", "config", ".config.runtime.json",
+                     ".config.runtime.json.backup")
 
 
 def require(kind, available, why):

@@ -34,20 +34,17 @@ SERVICES = ROOT / ".deps" / "services"
 NODE_RED = SERVICES / "node-red" / "node_modules" / "node-red" / "red.js"
 N8N = SERVICES / "n8n" / "node_modules" / "n8n" / "bin" / "n8n"
 
-# How keyshim is told about each service's key: one line each, to become
-# ["-p", "node-red"] and ["-p", "n8n"] when the presets exist.
-NODE_RED_KEYS = ["-k", "NODE_RED_CREDENTIAL_SECRET:hex:32"]
-N8N_KEYS = ["-k", "N8N_ENCRYPTION_KEY:base64:32"]
+# How keyshim is told about each service's key: the presets.
+NODE_RED_KEYS = ["-p", "node-red"]
+N8N_KEYS = ["-p", "n8n"]
 NODE_RED_KEY = "NODE_RED_CREDENTIAL_SECRET"
-# What keyshim does with Node-RED's own key on a brownfield userDir:
-# "created" with -k (Node-RED then moves its credentials to the new key by
-# itself), "adopted" once the preset reads `_credentialSecret`.
-NODE_RED_BROWNFIELD_STATE = "created"
+# What keyshim does with Node-RED's own key on a brownfield userDir: the
+# preset reads `_credentialSecret` (KEYSHIM_NODE_RED_USER_DIR) and adopts it.
+NODE_RED_BROWNFIELD_STATE = "adopted"
 N8N_KEY = "N8N_ENCRYPTION_KEY"
 # What keyshim does with n8n's own key (.n8n/config) on a brownfield folder:
-# "created" with -k (n8n then refuses to start: "Mismatching encryption
-# keys"), "adopted" once the preset reads `encryptionKey`.
-N8N_BROWNFIELD_STATE = "created"
+# the preset reads `encryptionKey` ($N8N_USER_FOLDER) and adopts it.
+N8N_BROWNFIELD_STATE = "adopted"
 
 # The one line Node-RED's settings.js needs (the README shows it).
 NODE_RED_SETTINGS = "module.exports = {\n    credentialSecret: process.env.NODE_RED_CREDENTIAL_SECRET\n}\n"
@@ -251,7 +248,8 @@ class NodeRed:
                    "-D", "uiHost=127.0.0.1", "flows.json"]
         args = NODE_RED_KEYS + (["-g"] if supervise else []) + ["--"] + command
         env = {"PATH": "/usr/bin:/bin", "HOME": str(self.user_dir),
-               "NODE_RED_DISABLE_TELEMETRY": "1"}
+               "NODE_RED_DISABLE_TELEMETRY": "1",
+               "KEYSHIM_NODE_RED_USER_DIR": str(self.user_dir)}
         service = Service(self.ns, args if keyshim else command, volume, env, keyshim)
         # Deploying before the runtime has started its flows races with it.
         service.wait_for("Started flows", "Failed to decrypt credentials")
@@ -380,9 +378,9 @@ def n8n_env(home):
             "N8N_ENFORCE_SETTINGS_FILE_PERMISSIONS": "true"}
 
 
-def n8n(ns, vol, home, *cli, supervise=False):
+def n8n(ns, vol, home, *cli, supervise=False, keys=None):
     """One n8n CLI command under keyshim as PID 1 (bounded: 180 s)."""
-    args = N8N_KEYS + (["-g"] if supervise else []) + ["--", NODE, str(N8N), *cli]
+    args = (keys or N8N_KEYS) + (["-g"] if supervise else []) + ["--", NODE, str(N8N), *cli]
     return ns.run(args, volume=vol, env=n8n_env(home), timeout=180)
 
 
@@ -405,10 +403,10 @@ def test_n8n_credentials_survive_restarts_and_need_the_same_key(ns_static, tmp_p
     config = json.loads((home / ".n8n" / "config").read_text())
     assert fingerprint(config["encryptionKey"]) == fingerprint(vol.key(N8N_KEY))
 
-    def export(volume, name, supervise=False):
+    def export(volume, name, supervise=False, keys=None):
         out = tmp_path / name
         result = n8n(ns_static, volume, home, "export:credentials", "--all", "--decrypted",
-                     f"--output={out}", supervise=supervise)
+                     f"--output={out}", supervise=supervise, keys=keys)
         data = json.loads(out.read_text()) if out.exists() else None
         return result, data
 
@@ -418,8 +416,17 @@ def test_n8n_credentials_survive_restarts_and_need_the_same_key(ns_static, tmp_p
         assert states(result.stderr)[N8N_KEY] == ("loaded", states(imported.stderr)[N8N_KEY][1])
         assert [c["data"] for c in data] == [{"user": user, "password": password}]
 
-    # The same data with a fresh key directory: n8n refuses the new key.
-    result, data = export(ns_static.volume("fresh"), "out-fresh.json")
+    # The key volume lost: the preset finds n8n's own copy in .n8n/config
+    # and adopts it instead of making a new key, so the data still opens.
+    result, data = export(ns_static.volume("lost"), "out-lost.json")
+    assert result.returncode == 0, redact(ns_static, result.stdout + result.stderr)[-3000:]
+    assert states(result.stderr)[N8N_KEY] == ("adopted", states(imported.stderr)[N8N_KEY][1])
+    assert [c["data"] for c in data] == [{"user": user, "password": password}]
+
+    # A fresh key directory and a key keyshim does not know n8n keeps (-k):
+    # a new key, which n8n refuses, so the check above could fail.
+    result, data = export(ns_static.volume("fresh"), "out-fresh.json",
+                          keys=["-k", "N8N_ENCRYPTION_KEY:base64:32"])
     assert states(result.stderr)[N8N_KEY][0] == "created"
     assert result.returncode != 0 and data is None
     assert "Mismatching encryption keys" in result.stdout + result.stderr
