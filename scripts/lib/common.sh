@@ -33,6 +33,14 @@ podman_env() {
 BUILD_PACKAGES=(gcc musl-tools meson ninja-build pkg-config binutils)
 CHECK_BUILD_PACKAGES=(libsodium-dev clang)
 
+# quiet_ninja DIR LOG: build DIR, printing ninja's output (the compiler's
+# errors) only when it fails.
+quiet_ninja() {
+	mkdir -p "$REPO/.deps"
+	flock /tmp/keyshim-build.lock ninja -C "$1" >"$REPO/.deps/ninja-$2" 2>&1 ||
+		{ cat "$REPO/.deps/ninja-$2" >&2; echo "build of $1 failed" >&2; exit 1; }
+}
+
 # meson_build DIR LOG SETUP-ARGS...: configure DIR once, then build it.
 meson_build() {
 	local dir=$1 log=$2
@@ -41,7 +49,7 @@ meson_build() {
 		mkdir -p "$REPO/.deps"
 		meson setup "$dir" "$@" >"$REPO/.deps/$log" || { cat "$REPO/.deps/$log"; exit 1; }
 	fi
-	flock /tmp/keyshim-build.lock ninja -C "$dir" >/dev/null
+	quiet_ninja "$dir" "$log"
 }
 
 # The sanitizer build: the same sources with ASan+UBSan and the libFuzzer

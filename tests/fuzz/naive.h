@@ -94,7 +94,7 @@ static inline int naive_key_text_valid(int format, const char *text, size_t len,
 }
 
 /* A non-empty single line: no NUL, CR or LF, at most KEY_TEXT_MAX. */
-static inline int naive_line(const char *text, size_t len)
+static inline int naive_one_line(const char *text, size_t len)
 {
 	if (len == 0 || len > KEY_TEXT_MAX)
 		return 0;
@@ -121,20 +121,20 @@ static inline int naive_accepts(int rule, int format, size_t bytes, const char *
 		return len == 44 && naive_base64(text, len, 1, naive_either_digit, &got) && got == 32;
 	case ACCEPT_HS512_SECRET:
 	case ACCEPT_LINE:
-		return naive_line(text, len);
+		return naive_one_line(text, len);
 	case ACCEPT_ASCII_LINE:
 		for (size_t i = 0; i < len; i++)
 			if ((unsigned char)text[i] > 127)
 				return 0;
-		return naive_line(text, len);
+		return naive_one_line(text, len);
 	case ACCEPT_LINE_16: { /* characters: bytes that do not continue one */
 		size_t chars = 0;
 		for (size_t i = 0; i < len; i++)
 			chars += ((unsigned char)text[i] >> 6) != 2;
-		return naive_line(text, len) && chars >= 16;
+		return naive_one_line(text, len) && chars >= 16;
 	}
 	case ACCEPT_LINE_32:
-		return naive_line(text, len) && len >= 32;
+		return naive_one_line(text, len) && len >= 32;
 	case ACCEPT_HEX_32:
 		if (len != 64)
 			return 0;
@@ -145,7 +145,7 @@ static inline int naive_accepts(int rule, int format, size_t bytes, const char *
 	case ACCEPT_LARAVEL:
 		if (len > 7 && memcmp(text, "base64:", 7) == 0)
 			return naive_base64(text + 7, len - 7, 1, naive_std_digit, &got) && got == 32;
-		return len == 32 && naive_line(text, len);
+		return len == 32 && naive_one_line(text, len);
 	default:
 		return 0;
 	}
