@@ -17,8 +17,21 @@
  * cookie_encryption (env SEMAPHORE_ACCESS_KEY_ENCRYPTION, ..._COOKIE_HASH,
  * ..._COOKIE_ENCRYPTION). */
 static const struct service_conf semaphore_config = {
-	"config.json", CONF_JSON,
-	{ { "SEMAPHORE_CONFIG_PATH", "/config.json" }, { NULL, "/etc/semaphore/config.json" } },
+	.label = "config.json", .syntax = CONF_JSON,
+	.places = { { "SEMAPHORE_CONFIG_PATH", "/config.json" }, { NULL, "/etc/semaphore/config.json" } },
+	/* Where keyshim cannot follow (issue 12, found upstream; util/config.go,
+	 * 2.20 line): loadConfigFile also looks for config.yaml and config.yml
+	 * in the same directories and decodes YAML; an `encryption` object
+	 * (encryption.keys_file, env SEMAPHORE_ENCRYPTION_KEYS_FILE) points at
+	 * a keyring that holds the data keys instead; option_encryption (env
+	 * SEMAPHORE_OPTION_ENCRYPTION) encrypts the options stored in the
+	 * database, and keyshim does not keep it: the file is its only copy. */
+	.instead = { "config.yaml", "config.yml" },
+	.unreadable = { { "encryption", "SEMAPHORE_ENCRYPTION_KEYS_FILE",
+	    "a keyring of data keys (encryption.keys_file)",
+	    "keep Semaphore's keyring and give keyshim only the cookie keys: -k SEMAPHORE_COOKIE_HASH -k SEMAPHORE_COOKIE_ENCRYPTION" },
+	  { "option_encryption", NULL, "the key of the options stored encrypted in the database",
+	    "give it as SEMAPHORE_OPTION_ENCRYPTION in the environment and remove it from the file" } },
 };
 
 /* Apache Airflow (apache/airflow). airflow-core/src/airflow/configuration.py:
@@ -28,12 +41,12 @@ static const struct service_conf semaphore_config = {
  * AIRFLOW__SECTION__KEY_SECRET (sensitive options only: fernet_key,
  * jwt_secret and secret_key are), then the file, read by configparser. */
 static const struct service_conf airflow_config = {
-	"airflow.cfg", CONF_INI,
-	{ { "AIRFLOW_CONFIG", "" }, { "AIRFLOW_HOME", "/airflow.cfg" }, { NULL, "/opt/airflow/airflow.cfg" } },
+	.label = "airflow.cfg", .syntax = CONF_INI,
+	.places = { { "AIRFLOW_CONFIG", "" }, { "AIRFLOW_HOME", "/airflow.cfg" }, { NULL, "/opt/airflow/airflow.cfg" } },
 };
 
-#define SEMAPHORE(field) { &semaphore_config, NULL, field, false }
-#define AIRFLOW(section, option) { &airflow_config, section, option, true }
+#define SEMAPHORE(field) { &semaphore_config, NULL, field, false, NULL, NULL }
+#define AIRFLOW(section, option) { &airflow_config, section, option, true, NULL, NULL }
 
 /* Semaphore: util/config.go ConfigInit decodes cookie_hash and
  * cookie_encryption with base64.StdEncoding.DecodeString into
@@ -69,13 +82,20 @@ static const struct key_spec semaphore_keys[] = {
  * 3.0.2; [webserver] before) signs the log-fetch tokens with
  * JWTGenerator(..., algorithm="HS512", audience="task-instance-logs"), so
  * 64 bytes too; Airflow's own default is b64encode(os.urandom(16)), the
- * Helm chart's randAlphaNum 128: any string. Both only sign tokens. */
+ * Helm chart's randAlphaNum 32: any string. Both only sign tokens.
+ * 3.0.0 and 3.0.1 read [webserver] secret_key only; 3.0.2+ move it to
+ * [api] and still fall back to the old name (the shared configuration
+ * parser's deprecated_options: env AIRFLOW__API__SECRET_KEY, then env
+ * AIRFLOW__WEBSERVER__SECRET_KEY, then [api] secret_key, then [webserver]
+ * secret_key). keyshim reads them in that order and exports the key under
+ * both names, so every release sees the one value. */
 static const struct key_spec airflow_keys[] = {
 	AIRFLOW_FERNET,
 	{ "AIRFLOW__API_AUTH__JWT_SECRET", FORMAT_BASE64, 64, ACCEPT_HS512_SECRET,
 	  KEY_CLASS_SESSION, AIRFLOW("api_auth", "jwt_secret") },
 	{ "AIRFLOW__API__SECRET_KEY", FORMAT_BASE64, 64, ACCEPT_HS512_SECRET,
-	  KEY_CLASS_SESSION, AIRFLOW("api", "secret_key") },
+	  KEY_CLASS_SESSION, { &airflow_config, "api", "secret_key", true, "webserver",
+	                       "AIRFLOW__WEBSERVER__SECRET_KEY" } },
 };
 
 /* Airflow 2: the webserver's Flask secret_key, [webserver]; any string. */
