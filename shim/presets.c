@@ -176,7 +176,8 @@ bool preset_add(const char *name, struct key_list *list, char *why,
 }
 
 /* "config.json:access_key_encryption", "airflow.cfg:[core]fernet_key",
- * with "+_CMD/_SECRET" when the service reads those too; "-" for none. */
+ * then where older releases kept it ("[webserver]secret_key") and
+ * ",_CMD,_SECRET" when the service reads those too; "-" for none. */
 static void print_origin(FILE *out, const struct key_origin *own)
 {
 	if (!own->conf) {
@@ -187,6 +188,8 @@ static void print_origin(FILE *out, const struct key_origin *own)
 	if (own->section)
 		fprintf(out, "[%s]", own->section);
 	fputs(own->field, out);
+	if (own->old_section)
+		fprintf(out, ",[%s]%s", own->old_section, own->field);
 	if (own->cmd_secret)
 		fputs(",_CMD,_SECRET", out);
 }
