@@ -137,7 +137,7 @@ compose_demo() {
 	build_standin_images
 	( # a subshell, so that the EXIT trap cleans up whatever fails
 	local project=kscdemo$$ file=examples/airflow/compose.entrypoint.yaml round c
-	local components=(airflow-api-server airflow-scheduler)
+	local components=(airflow-apiserver airflow-scheduler)
 	# shellcheck disable=SC2046
 	export $(standin_env) AIRFLOW_PORT=$((20000 + RANDOM % 20000))
 	trap 'compose_cleanup "'"$project"'" "'"$file"'"' EXIT
