@@ -313,3 +313,16 @@ def test_official_compose_empty_fernet_variable_does_not_win_over_airflow_cfg(ns
     assert seen[FERNET] == ("adopted", fingerprint(fernet))
     assert seen[JWT][0] == "created" and "published" in result.stderr
     assert vol.key(FERNET) == fernet
+
+
+@pytest.mark.parametrize("args", [["-p", "airflow", "-p", "airflow2"],
+                                  ["-p", "airflow", "-k", WEBSERVER]])
+def test_a_name_exported_twice_is_refused(ns, args):
+    """AIRFLOW__WEBSERVER__SECRET_KEY is the airflow preset's second name for
+    its API secret key: asking for it as a key too would export it twice,
+    with two values."""
+    vol = ns.volume()
+    result = ns.run([*args, "--", "true"], volume=vol)
+    assert result.returncode == 64, result.stderr
+    assert WEBSERVER in result.stderr and API in result.stderr
+    assert vol.files() == []

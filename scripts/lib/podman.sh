@@ -92,8 +92,9 @@ build_standin_images() {
 			podman build "${common[@]}" "${from[@]}" -f "$REPO/Dockerfile.example" \
 				--target "${target%%:*}" -t "${STANDIN_IMAGES[${target#*:}]}" "$empty" >/dev/null
 		done
-		# the images these replaced, now untagged
-		podman image prune -f --filter "label=$STANDIN_LABEL" >/dev/null
+		# the images these replaced, now untagged; one still used by a
+		# container (another checkout's test run) stays until the next time
+		podman image prune -f --filter "label=$STANDIN_LABEL" >/dev/null 2>&1 || true
 	) 9>/tmp/keyshim-standin-images.lock
 }
 
