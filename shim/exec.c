@@ -45,7 +45,9 @@ static bool entry_is(const char *entry, const char *name, const char *suffix)
 static bool entry_is_replaced(const char *entry)
 {
 	for (size_t i = 0; i < replaced_count; i++)
-		if (entry_is(entry, replaced[i]->name, "") || entry_is(entry, replaced[i]->name, "_FILE"))
+		if (entry_is(entry, replaced[i]->name, "") ||
+		    entry_is(entry, replaced[i]->name, "_FILE") ||
+		    (replaced[i]->own.alias && entry_is(entry, replaced[i]->own.alias, "")))
 			return true;
 	return false;
 }
@@ -57,9 +59,12 @@ char **env_with_keys(const struct key *keys, size_t count)
 		inherited++;
 	key_block_size = 0;
 	for (size_t i = 0; i < count; i++)
-		key_block_size += strlen(keys[i].spec->name) + 1 + keys[i].len + 1;
+		key_block_size += strlen(keys[i].spec->name) + 1 + keys[i].len + 1 +
+		                  (keys[i].spec->own.alias
+		                       ? strlen(keys[i].spec->own.alias) + 1 + keys[i].len + 1
+		                       : 0);
 
-	char **envp = calloc(inherited + count + 1, sizeof *envp);
+	char **envp = calloc(inherited + 2 * count + 1, sizeof *envp);
 	key_block = malloc(key_block_size);
 	if (!envp || !key_block)
 		die(EX_OSERR, "out of memory building the environment");
@@ -72,12 +77,16 @@ char **env_with_keys(const struct key *keys, size_t count)
 			envp[used++] = environ[i];
 	char *cursor = key_block;
 	for (size_t i = 0; i < count; i++) {
-		size_t name_len = strlen(keys[i].spec->name);
-		envp[used++] = cursor;
-		memcpy(cursor, keys[i].spec->name, name_len);
-		cursor[name_len] = '=';
-		memcpy(cursor + name_len + 1, keys[i].text, keys[i].len + 1);
-		cursor += name_len + 1 + keys[i].len + 1;
+		/* the key under its name, and under the name older releases read */
+		const char *names[] = { keys[i].spec->name, keys[i].spec->own.alias };
+		for (size_t n = 0; n < 2 && names[n]; n++) {
+			size_t name_len = strlen(names[n]);
+			envp[used++] = cursor;
+			memcpy(cursor, names[n], name_len);
+			cursor[name_len] = '=';
+			memcpy(cursor + name_len + 1, keys[i].text, keys[i].len + 1);
+			cursor += name_len + 1 + keys[i].len + 1;
+		}
 	}
 	envp[used] = NULL;
 	return envp;

@@ -23,7 +23,7 @@ static const char *const state_names[] = {
 
 const char *key_state_name(enum key_state state) { return state_names[state]; }
 
-enum source_kind { SOURCE_FILE_VAR, SOURCE_ENV, SOURCE_SERVICE_CONF };
+enum source_kind { SOURCE_FILE_VAR, SOURCE_ENV, SOURCE_ALIAS, SOURCE_SERVICE_CONF };
 
 /* A value given from outside the key directory. */
 struct outside {
@@ -118,21 +118,55 @@ static bool from_environment(struct resolver *r, const struct key_spec *spec,
 	return true;
 }
 
-/* The service's own configuration file, read only. */
-static bool from_service_conf(struct resolver *r, const struct key_spec *spec,
-                              struct outside *out)
+/* The name older releases read (Airflow's AIRFLOW__WEBSERVER__SECRET_KEY,
+ * which 3.0.2+ still read when AIRFLOW__API__SECRET_KEY is unset). */
+static bool from_alias(struct resolver *r, const struct key_spec *spec,
+                       struct outside *out)
+{
+	(void)r;
+	char wanted[128];
+	const char *value = spec->own.alias ? env_value(spec->own.alias) : NULL;
+	if (!value)
+		return false;
+	size_t len = strlen(value);
+	key_spec_describe(spec, wanted, sizeof wanted);
+	if (len > KEY_TEXT_MAX || !key_value_valid(spec, value, len))
+		die(EX_DATAERR, "%s (from the environment, read as %s) is not %s; fix or unset it",
+		    spec->own.alias, spec->name, wanted);
+	memcpy(out->text, value, len + 1);
+	out->len = len;
+	out->source = spec->own.alias;
+	return true;
+}
+
+/* The service's own configuration file, read only: `section` is where
+ * the key is now, or where older releases kept it. */
+static bool from_conf_section(struct resolver *r, const struct key_spec *spec,
+                              const char *section, struct outside *out)
 {
 	char wanted[128];
 	if (!spec->own.conf ||
-	    !svcconf_lookup(spec, r->reader, out->text, &out->len, &out->source))
+	    !svcconf_lookup(spec, section, r->reader, out->text, &out->len, &out->source))
 		return false;
 	key_spec_describe(spec, wanted, sizeof wanted);
 	if (!key_value_valid(spec, out->text, out->len))
 		die(EX_DATAERR, "%s: %s%s%s%s is not %s, which %s needs; fix the file (keyshim never changes it)",
-		    out->source, spec->own.section ? "[" : "",
-		    spec->own.section ? spec->own.section : "", spec->own.section ? "] " : "",
+		    out->source, section ? "[" : "", section ? section : "", section ? "] " : "",
 		    spec->own.field, wanted, spec->name);
 	return true;
+}
+
+static bool from_service_conf(struct resolver *r, const struct key_spec *spec,
+                              struct outside *out)
+{
+	return from_conf_section(r, spec, spec->own.section, out);
+}
+
+static bool from_service_conf_old(struct resolver *r, const struct key_spec *spec,
+                                  struct outside *out)
+{
+	return spec->own.old_section &&
+	       from_conf_section(r, spec, spec->own.old_section, out);
 }
 
 /* NAME_CMD and NAME_SECRET: the service would run the command or ask its
@@ -142,14 +176,16 @@ static void refuse_indirect(const struct key_spec *spec)
 	static const char *const suffixes[] = { "_CMD", "_SECRET" };
 	if (!spec->own.cmd_secret)
 		return;
-	for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
-		char variable[KEY_NAME_MAX + 16];
-		variable_name(variable, spec, suffixes[i]);
-		if (env_value(variable))
-			die(EX_CONFIG,
-			    "%s is set: keyshim cannot run it, and the %s it exports would take its place; put the key in %s_FILE or in the key file, and unset %s",
-			    variable, spec->name, spec->name, variable);
-	}
+	const char *names[] = { spec->name, spec->own.alias };
+	for (size_t n = 0; n < 2 && names[n]; n++)
+		for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
+			char variable[KEY_NAME_MAX + 16];
+			snprintf(variable, sizeof variable, "%s%s", names[n], suffixes[i]);
+			if (env_value(variable))
+				die(EX_CONFIG,
+				    "%s is set: keyshim cannot run it, and the %s it exports would take its place; put the key in %s_FILE or in the key file, and unset %s",
+				    variable, spec->name, spec->name, variable);
+		}
 }
 
 typedef bool (*source_reader)(struct resolver *r, const struct key_spec *spec,
@@ -162,7 +198,9 @@ static const struct {
 } sources[] = {
 	{ SOURCE_FILE_VAR, from_file_var },
 	{ SOURCE_ENV, from_environment },
+	{ SOURCE_ALIAS, from_alias },
 	{ SOURCE_SERVICE_CONF, from_service_conf },
+	{ SOURCE_SERVICE_CONF, from_service_conf_old },
 };
 
 static bool same_value(const struct outside *a, const char *text, size_t len)
@@ -265,6 +303,9 @@ static void removal_hint(const struct key_spec *spec, const struct outside *give
 		return;
 	case SOURCE_ENV:
 		snprintf(out, size, "unset %s", spec->name);
+		return;
+	case SOURCE_ALIAS:
+		snprintf(out, size, "unset %s", spec->own.alias);
 		return;
 	case SOURCE_SERVICE_CONF:
 		snprintf(out, size, "remove %s from %s", spec->own.field, given->source);

@@ -93,11 +93,25 @@ const char *key_class_name(enum key_class key_class)
 	return key_class == KEY_CLASS_DATA ? "data" : key_class == KEY_CLASS_SESSION ? "session" : "-";
 }
 
+/* True when a's second name (own.alias) is b's name: both would be
+ * exported under it, with two values. */
+static bool alias_is(const struct key_spec *a, const struct key_spec *b)
+{
+	return a->own.alias && strcmp(a->own.alias, b->name) == 0;
+}
+
 bool key_list_add(struct key_list *list, const struct key_spec *spec,
                   char *why, size_t why_size)
 {
 	for (size_t i = 0; i < list->count; i++) {
 		const struct key_spec *old = &list->specs[i];
+		if (alias_is(old, spec) || alias_is(spec, old)) {
+			const struct key_spec *named = alias_is(old, spec) ? old : spec;
+			snprintf(why, why_size,
+			         "%s is also exported as %s, which is asked for too; ask for %s alone",
+			         named->name, named->own.alias, named->name);
+			return false;
+		}
 		if (strcmp(old->name, spec->name) != 0)
 			continue;
 		if (old->format == spec->format && old->bytes == spec->bytes)

@@ -21,6 +21,15 @@ struct conf_place {
 	const char *variable; /* NULL: `path` alone; else $variable + path */
 	const char *path;
 };
+/* Where the service keeps keys keyshim cannot read (issue 12): when
+ * present, keyshim refuses (78) rather than export or create a key that
+ * would take their place. */
+struct unreadable_keys {
+	const char *field;    /* a top-level member of the JSON file, or NULL */
+	const char *variable; /* an environment variable, or NULL */
+	const char *what;     /* what the service keeps there */
+	const char *fix;      /* what the operator does instead */
+};
 struct service_conf {
 	const char *label;              /* "config.json": names the file in lists */
 	enum conf_syntax syntax;
@@ -29,6 +38,8 @@ struct service_conf {
 	 * leading UTF-8 byte-order mark is skipped, and an empty file means
 	 * the one named PATH.backup. */
 	bool node_red_reading;
+	const char *instead[2];         /* files beside it the service reads when it is missing */
+	struct unreadable_keys unreadable[2];
 };
 
 /* What a key protects: stored data (lose the key, lose the data), or only
@@ -41,6 +52,8 @@ struct key_origin {
 	const char *section;             /* INI section; NULL in JSON */
 	const char *field;               /* the field or option */
 	bool cmd_secret;                 /* it also runs NAME_CMD / reads NAME_SECRET */
+	const char *old_section;         /* INI: where older releases keep the field */
+	const char *alias;               /* the name older releases read: exported too, read after NAME */
 };
 
 struct key_spec {

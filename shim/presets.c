@@ -17,9 +17,21 @@
  * cookie_encryption (env SEMAPHORE_ACCESS_KEY_ENCRYPTION, ..._COOKIE_HASH,
  * ..._COOKIE_ENCRYPTION). */
 static const struct service_conf semaphore_config = {
-	"config.json", CONF_JSON,
-	{ { "SEMAPHORE_CONFIG_PATH", "/config.json" }, { NULL, "/etc/semaphore/config.json" } },
-	false,
+	.label = "config.json", .syntax = CONF_JSON,
+	.places = { { "SEMAPHORE_CONFIG_PATH", "/config.json" }, { NULL, "/etc/semaphore/config.json" } },
+	/* Where keyshim cannot follow (issue 12, found upstream; util/config.go,
+	 * 2.20 line): loadConfigFile also looks for config.yaml and config.yml
+	 * in the same directories and decodes YAML; an `encryption` object
+	 * (encryption.keys_file, env SEMAPHORE_ENCRYPTION_KEYS_FILE) points at
+	 * a keyring that holds the data keys instead; option_encryption (env
+	 * SEMAPHORE_OPTION_ENCRYPTION) encrypts the options stored in the
+	 * database, and keyshim does not keep it: the file is its only copy. */
+	.instead = { "config.yaml", "config.yml" },
+	.unreadable = { { "encryption", "SEMAPHORE_ENCRYPTION_KEYS_FILE",
+	    "a keyring of data keys (encryption.keys_file)",
+	    "keep Semaphore's keyring and give keyshim only the cookie keys: -k SEMAPHORE_COOKIE_HASH -k SEMAPHORE_COOKIE_ENCRYPTION" },
+	  { "option_encryption", NULL, "the key of the options stored encrypted in the database",
+	    "give it as SEMAPHORE_OPTION_ENCRYPTION in the environment and remove it from the file" } },
 };
 
 /* Apache Airflow (apache/airflow). airflow-core/src/airflow/configuration.py:
@@ -29,13 +41,12 @@ static const struct service_conf semaphore_config = {
  * AIRFLOW__SECTION__KEY_SECRET (sensitive options only: fernet_key,
  * jwt_secret and secret_key are), then the file, read by configparser. */
 static const struct service_conf airflow_config = {
-	"airflow.cfg", CONF_INI,
-	{ { "AIRFLOW_CONFIG", "" }, { "AIRFLOW_HOME", "/airflow.cfg" }, { NULL, "/opt/airflow/airflow.cfg" } },
-	false,
+	.label = "airflow.cfg", .syntax = CONF_INI,
+	.places = { { "AIRFLOW_CONFIG", "" }, { "AIRFLOW_HOME", "/airflow.cfg" }, { NULL, "/opt/airflow/airflow.cfg" } },
 };
 
-#define SEMAPHORE(field) { &semaphore_config, NULL, field, false }
-#define AIRFLOW(section, option) { &airflow_config, section, option, true }
+#define SEMAPHORE(field) { &semaphore_config, NULL, field, false, NULL, NULL }
+#define AIRFLOW(section, option) { &airflow_config, section, option, true, NULL, NULL }
 
 /* Semaphore: util/config.go ConfigInit decodes cookie_hash and
  * cookie_encryption with base64.StdEncoding.DecodeString into
@@ -71,13 +82,20 @@ static const struct key_spec semaphore_keys[] = {
  * 3.0.2; [webserver] before) signs the log-fetch tokens with
  * JWTGenerator(..., algorithm="HS512", audience="task-instance-logs"), so
  * 64 bytes too; Airflow's own default is b64encode(os.urandom(16)), the
- * Helm chart's randAlphaNum 128: any string. Both only sign tokens. */
+ * Helm chart's randAlphaNum 32: any string. Both only sign tokens.
+ * 3.0.0 and 3.0.1 read [webserver] secret_key only; 3.0.2+ move it to
+ * [api] and still fall back to the old name (the shared configuration
+ * parser's deprecated_options: env AIRFLOW__API__SECRET_KEY, then env
+ * AIRFLOW__WEBSERVER__SECRET_KEY, then [api] secret_key, then [webserver]
+ * secret_key). keyshim reads them in that order and exports the key under
+ * both names, so every release sees the one value. */
 static const struct key_spec airflow_keys[] = {
 	AIRFLOW_FERNET,
 	{ "AIRFLOW__API_AUTH__JWT_SECRET", FORMAT_BASE64, 64, ACCEPT_HS512_SECRET,
 	  KEY_CLASS_SESSION, AIRFLOW("api_auth", "jwt_secret") },
 	{ "AIRFLOW__API__SECRET_KEY", FORMAT_BASE64, 64, ACCEPT_HS512_SECRET,
-	  KEY_CLASS_SESSION, AIRFLOW("api", "secret_key") },
+	  KEY_CLASS_SESSION, { &airflow_config, "api", "secret_key", true, "webserver",
+	                       "AIRFLOW__WEBSERVER__SECRET_KEY" } },
 };
 
 /* Airflow 2: the webserver's Flask secret_key, [webserver]; any string. */
@@ -96,30 +114,29 @@ static const struct key_spec airflow2_keys[] = {
  * userDir comes from Node-RED's --userDir: /data in the official image;
  * elsewhere keyshim is told with KEYSHIM_NODE_RED_USER_DIR. */
 static const struct service_conf node_red_runtime = {
-	".config.runtime.json", CONF_JSON,
-	{ { "KEYSHIM_NODE_RED_USER_DIR", "/.config.runtime.json" },
-	  { NULL, "/data/.config.runtime.json" } },
-	true,
+	.label = ".config.runtime.json", .syntax = CONF_JSON,
+	.places = { { "KEYSHIM_NODE_RED_USER_DIR", "/.config.runtime.json" },
+	            { NULL, "/data/.config.runtime.json" } },
+	.node_red_reading = true,
 };
 
 /* n8n (n8n-io/n8n) packages/core/src/instance-settings/instance-settings.ts
  * loadOrCreate: $N8N_USER_FOLDER (default the home directory)/.n8n/config,
  * JSON {"encryptionKey": ...}; the image's home is /home/node. */
 static const struct service_conf n8n_config = {
-	".n8n/config", CONF_JSON,
-	{ { "N8N_USER_FOLDER", "/.n8n/config" }, { "HOME", "/.n8n/config" },
-	  { NULL, "/home/node/.n8n/config" } },
-	false,
+	.label = ".n8n/config", .syntax = CONF_JSON,
+	.places = { { "N8N_USER_FOLDER", "/.n8n/config" }, { "HOME", "/.n8n/config" },
+	            { NULL, "/home/node/.n8n/config" } },
 };
 
-#define NO_OWN { NULL, NULL, NULL, false }
+#define NO_OWN { NULL, NULL, NULL, false, NULL, NULL }
 
 /* credentials.js load/decryptCredentials: key = sha256(credentialSecret),
  * any string, aes-256-ctr over flows_cred.json; unset, Node-RED makes
  * randomBytes(32).toString('hex') itself. Data. */
 static const struct key_spec node_red_keys[] = {
 	{ "NODE_RED_CREDENTIAL_SECRET", FORMAT_HEX, 32, ACCEPT_LINE, KEY_CLASS_DATA,
-	  { &node_red_runtime, NULL, "_credentialSecret", false } },
+	  { &node_red_runtime, NULL, "_credentialSecret", false, NULL, NULL } },
 };
 
 /* packages/core/src/encryption/aes-256-cbc.ts getKeyAndIv: the key is an
@@ -127,7 +144,7 @@ static const struct key_spec node_red_keys[] = {
  * exact); n8n makes randomBytes(24).toString('base64'). Credentials: data. */
 static const struct key_spec n8n_keys[] = {
 	{ "N8N_ENCRYPTION_KEY", FORMAT_BASE64, 32, ACCEPT_ASCII_LINE, KEY_CLASS_DATA,
-	  { &n8n_config, NULL, "encryptionKey", false } },
+	  { &n8n_config, NULL, "encryptionKey", false, NULL, NULL } },
 };
 
 /* apache/superset superset/config.py: SECRET_KEY = SUPERSET_SECRET_KEY or
@@ -318,7 +335,8 @@ bool preset_add(const char *name, struct key_list *list, char *why,
 }
 
 /* "config.json:access_key_encryption", "airflow.cfg:[core]fernet_key",
- * with "+_CMD/_SECRET" when the service reads those too; "-" for none. */
+ * then where older releases kept it ("[webserver]secret_key") and
+ * ",_CMD,_SECRET" when the service reads those too; "-" for none. */
 static void print_origin(FILE *out, const struct key_origin *own)
 {
 	if (!own->conf) {
@@ -329,6 +347,8 @@ static void print_origin(FILE *out, const struct key_origin *own)
 	if (own->section)
 		fprintf(out, "[%s]", own->section);
 	fputs(own->field, out);
+	if (own->old_section)
+		fprintf(out, ",[%s]%s", own->old_section, own->field);
 	if (own->cmd_secret)
 		fputs(",_CMD,_SECRET", out);
 }

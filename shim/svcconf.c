@@ -22,6 +22,7 @@ struct loaded {
 	char path[PATH_MAX];
 	char *text; /* NULL: the file does not exist */
 	size_t len;
+	bool checked; /* refuse_unreadable passed */
 };
 
 static struct loaded loaded[4];
@@ -139,6 +140,51 @@ static void read_as_node_red(const struct run_as *reader, struct loaded *file)
 	}
 }
 
+/* Keys the service keeps where keyshim cannot read them: refuse (78)
+ * rather than export or create a key that takes their place. */
+static void refuse_unreadable(const struct run_as *reader, const struct loaded *file)
+{
+	const struct service_conf *conf = file->conf;
+	/* a file beside it, in a syntax keyshim does not read, that the
+	 * service reads when this one is missing (Semaphore's config.yaml) */
+	for (size_t i = 0; !file->text && i < sizeof conf->instead / sizeof conf->instead[0]; i++) {
+		char beside[PATH_MAX];
+		const char *slash = strrchr(file->path, '/');
+		int dir_len = slash ? (int)(slash - file->path) : 0;
+		if (!conf->instead[i] ||
+		    (size_t)snprintf(beside, sizeof beside, "%.*s/%s", dir_len, file->path,
+		                     conf->instead[i]) >= sizeof beside)
+			continue;
+		int fd = open_as(reader, beside);
+		if (fd < 0 && (errno == ENOENT || errno == ENOTDIR))
+			continue;
+		if (fd >= 0)
+			close(fd);
+		die(EX_CONFIG,
+		    "%s: the service reads its keys from this file, which keyshim cannot read; convert it to %s, or give each key as NAME_FILE or in the key file, then start again",
+		    beside, conf->label);
+	}
+	for (size_t i = 0; i < sizeof conf->unreadable / sizeof conf->unreadable[0]; i++) {
+		const struct unreadable_keys *u = &conf->unreadable[i];
+		const char *value = u->variable ? getenv(u->variable) : NULL;
+		if (value && *value)
+			die(EX_CONFIG, "%s is set: the service keeps %s there, which keyshim cannot read; %s",
+			    u->variable, u->what, u->fix);
+		if (!u->field || !file->text || conf->syntax != CONF_JSON)
+			continue;
+		/* any value: a string is FOUND, anything else MALFORMED; only a
+		 * missing member is ABSENT (the document itself parsed before) */
+		char text[KEY_TEXT_MAX + 1], why[256];
+		size_t len = 0;
+		enum conf_result found = json_get_string(file->text, file->len, u->field, text,
+		                                         sizeof text, &len, why, sizeof why);
+		sodium_memzero(text, sizeof text);
+		if (found == CONF_MALFORMED || (found == CONF_FOUND && len > 0))
+			die(EX_CONFIG, "%s: %s holds %s, which keyshim cannot keep; %s",
+			    file->path, u->field, u->what, u->fix);
+	}
+}
+
 static struct loaded *load(const struct service_conf *conf, const struct run_as *reader)
 {
 	for (size_t i = 0; i < loaded_count; i++)
@@ -148,6 +194,7 @@ static struct loaded *load(const struct service_conf *conf, const struct run_as 
 		die(EX_SOFTWARE, "too many service configuration files");
 	struct loaded *file = &loaded[loaded_count++];
 	file->conf = conf;
+	file->checked = false;
 	find_path(conf, file->path, sizeof file->path);
 	read_file(reader, file);
 	if (conf->node_red_reading)
@@ -155,26 +202,58 @@ static struct loaded *load(const struct service_conf *conf, const struct run_as 
 	return file;
 }
 
-bool svcconf_lookup(const struct key_spec *spec, const struct run_as *reader,
-                    char *text, size_t *len, const char **path)
+/* [section] option, or the JSON field; dies on a malformed file. */
+static bool get_value(const struct loaded *file, const char *section, const char *option,
+                      char *text, size_t *len)
+{
+	char why[256] = "";
+	enum conf_result found = file->conf->syntax == CONF_JSON
+	    ? json_get_string(file->text, file->len, option, text, KEY_TEXT_MAX + 1,
+	                      len, why, sizeof why)
+	    : ini_get(file->text, file->len, section, option, text,
+	              KEY_TEXT_MAX + 1, len, why, sizeof why);
+	if (found == CONF_MALFORMED)
+		die(EX_DATAERR, "%s: cannot read %s%s%s%s from the service's %s: %s; fix the file (keyshim never changes it)",
+		    file->path, section ? "[" : "", section ? section : "",
+		    section ? "] " : "", option, file->conf->label, why);
+	return found == CONF_FOUND;
+}
+
+/* Airflow's `[section] option_cmd` and `option_secret` in airflow.cfg: a
+ * command keyshim cannot run, a secrets backend it cannot ask. */
+static void refuse_indirect_options(const struct loaded *file, const char *section,
+                                    const struct key_spec *spec)
+{
+	static const char *const suffixes[] = { "_cmd", "_secret" };
+	for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
+		char option[KEY_NAME_MAX + 16], text[KEY_TEXT_MAX + 1];
+		size_t len = 0;
+		snprintf(option, sizeof option, "%s%s", spec->own.field, suffixes[i]);
+		bool found = get_value(file, section, option, text, &len);
+		sodium_memzero(text, sizeof text);
+		if (found)
+			die(EX_CONFIG,
+			    "%s: [%s] %s is set: keyshim cannot run it or ask its secrets backend, and the %s it exports would take its place; put the key in %s_FILE or in the key file, and remove %s from the file",
+			    file->path, section, option, spec->name, spec->name, option);
+	}
+}
+
+bool svcconf_lookup(const struct key_spec *spec, const char *section,
+                    const struct run_as *reader, char *text, size_t *len,
+                    const char **path)
 {
 	const struct key_origin *own = &spec->own;
 	struct loaded *file = load(own->conf, reader);
 	*path = file->path;
 	*len = 0;
-	if (!file->text)
-		return false;
-	char why[256] = "";
-	enum conf_result found = own->conf->syntax == CONF_JSON
-	    ? json_get_string(file->text, file->len, own->field, text, KEY_TEXT_MAX + 1,
-	                      len, why, sizeof why)
-	    : ini_get(file->text, file->len, own->section, own->field, text,
-	              KEY_TEXT_MAX + 1, len, why, sizeof why);
-	if (found == CONF_MALFORMED)
-		die(EX_DATAERR, "%s: cannot read %s%s%s%s from the service's %s: %s; fix the file (keyshim never changes it)",
-		    file->path, own->section ? "[" : "", own->section ? own->section : "",
-		    own->section ? "] " : "", own->field, own->conf->label, why);
-	return found == CONF_FOUND && *len > 0;
+	/* the key's own field first: a file that does not parse says so */
+	bool found = file->text && get_value(file, section, own->field, text, len) && *len > 0;
+	if (!file->checked)
+		refuse_unreadable(reader, file);
+	file->checked = true;
+	if (file->text && own->cmd_secret && own->conf->syntax == CONF_INI)
+		refuse_indirect_options(file, section, spec);
+	return found;
 }
 
 void svcconf_forget(void)

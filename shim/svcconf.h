@@ -17,13 +17,17 @@
 
 #define SVCCONF_SIZE_MAX (1024 * 1024)
 
-/* The value of spec's own field (spec->own.conf must be set) in text
- * (room for KEY_TEXT_MAX + 1); *path names the file. False when the file
- * does not exist or holds no value for the key (absent or empty). Exits,
- * naming the file, when it cannot be read (EX_NOPERM, EX_IOERR) or parsed
- * (EX_DATAERR). */
-bool svcconf_lookup(const struct key_spec *spec, const struct run_as *reader,
-                    char *text, size_t *len, const char **path);
+/* The value of spec's own field (spec->own.conf must be set; INI: in
+ * `section`, own.section or own.old_section) in text (room for
+ * KEY_TEXT_MAX + 1); *path names the file. False when the file does not
+ * exist or holds no value for the key (absent or empty). Exits, naming the
+ * file, when it cannot be read (EX_NOPERM, EX_IOERR) or parsed
+ * (EX_DATAERR), and with EX_CONFIG when the service keeps keys where
+ * keyshim cannot read them (conf->instead, conf->unreadable, an INI
+ * `field_cmd`/`field_secret` option). */
+bool svcconf_lookup(const struct key_spec *spec, const char *section,
+                    const struct run_as *reader, char *text, size_t *len,
+                    const char **path);
 
 /* Wipe and free every file read. */
 void svcconf_forget(void);

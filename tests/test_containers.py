@@ -33,7 +33,7 @@ from conftest import AIRFLOW, ROOT, SEMAPHORE, fingerprint, require
 
 CONTAINERS_CONF = ROOT / "tests" / "containers" / "containers.conf"
 EXAMPLES = ROOT / "examples"
-AIRFLOW_COMPONENTS = ["airflow-api-server", "airflow-scheduler",
+AIRFLOW_COMPONENTS = ["airflow-apiserver", "airflow-scheduler",
                       "airflow-dag-processor", "airflow-triggerer",
                       "airflow-init"]
 ENV = dict(os.environ, CONTAINERS_CONF=str(CONTAINERS_CONF))

@@ -92,8 +92,9 @@ build_standin_images() {
 			podman build "${common[@]}" "${from[@]}" -f "$REPO/Dockerfile.example" \
 				--target "${target%%:*}" -t "${STANDIN_IMAGES[${target#*:}]}" "$empty" >/dev/null
 		done
-		# the images these replaced, now untagged
-		podman image prune -f --filter "label=$STANDIN_LABEL" >/dev/null
+		# the images these replaced, now untagged; one still used by a
+		# container (another checkout's test run) stays until the next time
+		podman image prune -f --filter "label=$STANDIN_LABEL" >/dev/null 2>&1 || true
 	) 9>/tmp/keyshim-standin-images.lock
 }
 
@@ -137,7 +138,7 @@ compose_demo() {
 	build_standin_images
 	( # a subshell, so that the EXIT trap cleans up whatever fails
 	local project=kscdemo$$ file=examples/airflow/compose.entrypoint.yaml round c
-	local components=(airflow-api-server airflow-scheduler)
+	local components=(airflow-apiserver airflow-scheduler)
 	# shellcheck disable=SC2046
 	export $(standin_env) AIRFLOW_PORT=$((20000 + RANDOM % 20000))
 	trap 'compose_cleanup "'"$project"'" "'"$file"'"' EXIT

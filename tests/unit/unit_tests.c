@@ -203,7 +203,12 @@ static void test_key_specs(void)
 	CHECK(strstr(preset_names(), "semaphore") && strstr(preset_names(), "airflow2"));
 	CHECK(published_value_source("AIRFLOW__API_AUTH__JWT_SECRET", "146915674abba0c7") != NULL);
 	CHECK(published_value_source("AIRFLOW__CORE__FERNET_KEY", "146915674abba0c7") == NULL);
-	CHECK(preset_add("airflow2", &presets, why, sizeof why) && presets.count == 4);
+	/* airflow exports its API secret key as AIRFLOW__WEBSERVER__SECRET_KEY
+	 * too, which is airflow2's own key: never exported twice */
+	CHECK(!preset_add("airflow2", &presets, why, sizeof why) &&
+	      strstr(why, "AIRFLOW__WEBSERVER__SECRET_KEY"));
+	struct key_list airflow2 = { 0 };
+	CHECK(preset_add("airflow2", &airflow2, why, sizeof why) && airflow2.count == 2);
 	CHECK(!preset_add("nginx", &presets, why, sizeof why));
 }
 
