@@ -208,6 +208,24 @@ def test_getrandom_failure(ns_static, tmp_path, from_end):
     clean_start(ns, vol, {})
 
 
+def test_a_start_that_only_loads_keys_asks_for_no_random_bytes(ns_static, tmp_path):
+    """Loading existing keys needs no randomness, so keyshim never asks for
+    it then: at boot, before the kernel's random pool is ready, getrandom()
+    blocks, and a start that only loads keys must not wait for it. Even a
+    refusing random source does not stop such a start."""
+    ns = ns_static
+    vol = ns.volume()
+    assert clean_start(ns, vol, {}).returncode == 0
+    trace = tmp_path / "load.trace"
+    result = run_traced(ns, vol, keyshim_args(vol), trace=trace,
+                        inject=["getrandom:error=EIO"])
+    calls = trace.read_text()
+    trace.unlink()
+    assert result.returncode == 0, result.stderr
+    assert "loaded" in result.stdout and "created" not in result.stdout
+    assert "getrandom(" not in calls
+
+
 @pytest.mark.parametrize("inject", [
     # a filesystem without hard links: published with renameat2(RENAME_NOREPLACE)
     "linkat:error=EPERM",
