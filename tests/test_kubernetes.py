@@ -22,8 +22,12 @@ themselves stay valid for a cluster. The differences, each needed:
     OnFailure, annotated `io.podman.annotations.init.container.type:
     always` (so the init container runs on every start and its report can
     be read);
-  - Secret volumes hold the values of `data` still base64-encoded: the
-    test's Secret carries the values themselves there;
+  - Secret volumes hold the values of `data` still base64-encoded (and
+    podman checks that they are standard base64): the test's Secret
+    carries values that are keys and base64 at once;
+  - a secret volume without `optional` crashes podman 4.3 (nil pointer):
+    the examples say `optional: false`, which a cluster takes too;
+  - `ports` are dropped: podman would publish them on every host address;
   - images become the stand-ins, and names get a unique prefix.
 podman also ignores subPath, fsGroup and capabilities' fine print; those
 are checked in the structure only.
