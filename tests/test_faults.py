@@ -192,21 +192,42 @@ def test_mkdir_failure(ns_static, tmp_path, error):
     clean_start(ns, vol, {}, "/keys")
 
 
-@pytest.mark.parametrize("nth", [3, 4], ids=["key-bytes", "temp-name"])
-def test_getrandom_failure(ns_static, tmp_path, nth):
+@pytest.mark.parametrize("from_end", [2, 1], ids=["key-bytes", "temp-name"])
+def test_getrandom_failure(ns_static, tmp_path, from_end):
     """The kernel refuses random bytes (libsodium's misuse handler): for the
-    key itself (3rd getrandom: sodium_init makes 2) or the temp name."""
+    key itself or the temp name, the last two getrandom calls before the
+    first temporary file (libsodium tests the random source on its first
+    use, just before)."""
     ns = ns_static
     calls = probe_calls(ns, tmp_path)
     first_temp = next(i for i, c in enumerate(calls) if c[0] == "openat" and TEMP_PREFIX in c[1])
     randoms = [c for c in calls[:first_temp] if c[0] == "getrandom"]
-    assert len(randoms) == 4, randoms  # the probe agrees with the numbering
+    assert len(randoms) == 3, randoms  # the probe agrees with the numbering
+    nth = len(randoms) + 1 - from_end
     vol = ns.volume()
     result = run_traced(ns, vol, keyshim_args(vol), inject=[f"getrandom:error=EIO:when={nth}"])
     assert result.returncode == 71, result.stderr
     assert "random bytes" in one_line(result.stderr)
     assert vol.files() == []
     clean_start(ns, vol, {})
+
+
+def test_a_start_that_only_loads_keys_asks_for_no_random_bytes(ns_static, tmp_path):
+    """Loading existing keys needs no randomness, so keyshim never asks for
+    it then: at boot, before the kernel's random pool is ready, getrandom()
+    blocks, and a start that only loads keys must not wait for it. Even a
+    refusing random source does not stop such a start."""
+    ns = ns_static
+    vol = ns.volume()
+    assert clean_start(ns, vol, {}).returncode == 0
+    trace = tmp_path / "load.trace"
+    result = run_traced(ns, vol, keyshim_args(vol), trace=trace,
+                        inject=["getrandom:error=EIO"])
+    calls = trace.read_text()
+    trace.unlink()
+    assert result.returncode == 0, result.stderr
+    assert "loaded" in result.stdout and "created" not in result.stdout
+    assert "getrandom(" not in calls
 
 
 @pytest.mark.parametrize("inject", [
