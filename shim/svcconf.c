@@ -48,8 +48,8 @@ static void find_path(const struct service_conf *conf, char *path, size_t size)
 static void become(uid_t uid, gid_t gid, int count, const gid_t *groups)
 {
 	if (setgroups((size_t)count, groups) != 0)
-		die(EX_NOPERM, "cannot set groups to read as uid %u: %s", (unsigned)uid,
-		    strerror(errno));
+		die(EX_NOPERM, "cannot take uid %u's groups to read the service's configuration as it: %s; give keyshim the SETUID and SETGID capabilities (with -u as root it needs them anyway to drop to that user)",
+		    (unsigned)uid, strerror(errno));
 	setfsgid(gid);
 	setfsuid(uid);
 	/* setfsuid reports the current id, and never fails loudly: ask */
@@ -64,6 +64,12 @@ static int open_as(const struct run_as *reader, const char *path)
 	int flags = O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC;
 	if (!reader->change)
 		return open(path, flags);
+	/* Nothing there at all (the usual case in an init container): no need
+	 * to take the user's ids, which needs SETUID and SETGID. Whether a
+	 * path exists is all root learns here; the file is read as the user. */
+	struct stat st;
+	if (stat(path, &st) != 0 && (errno == ENOENT || errno == ENOTDIR))
+		return -1;
 	gid_t saved[RUN_AS_GROUPS_MAX];
 	int saved_count = getgroups(RUN_AS_GROUPS_MAX, saved);
 	if (saved_count < 0)
