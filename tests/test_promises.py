@@ -64,21 +64,35 @@ def test_publish_never_replaces_an_existing_key(ns, given, publish):
 
 # --- the ephemeral guard fails closed -------------------------------------------------
 
-@pytest.mark.parametrize("fault,needle", [
-    ("open:error=EACCES", "cannot read /proc/self/mountinfo"),
-    ("read:error=EIO:when=1", "cannot read /proc/self/mountinfo"),
-    ("readlink:error=EIO", "cannot resolve the path"),
-])
-def test_ephemeral_guard_fails_closed(ns_static, fault, needle):
-    """When the mount table cannot be read or DIR cannot be resolved,
-    keyshim cannot tell that DIR is persistent: it refuses (78), even on
-    a real volume, and writes nothing. (The static binary: the faults
-    name musl's syscalls.)"""
+# Every way of asking the kernel which mount holds the opened directory
+# fails: statx(STATX_MNT_ID) (Linux < 5.8), name_to_handle_at (a filesystem
+# without file handles) and /proc/self/fdinfo/FD (not readable). The fdinfo
+# fault is limited to the opens of /proc/self/fdinfo/* (strace -P, with the
+# volume itself so that statx and name_to_handle_at on its descriptor are hit).
+NO_MOUNT_ID = ("statx:error=ENOSYS", "name_to_handle_at:error=EOPNOTSUPP",
+               "open:error=EACCES")
+
+
+@pytest.mark.parametrize("faults,needle", [
+    (("open:error=EACCES",), "cannot read /proc/self/mountinfo"),
+    (("read:error=EIO:when=1",), "cannot read /proc/self/mountinfo"),
+    (NO_MOUNT_ID, "the kernel does not tell which mount holds it (Permission denied)"),
+], ids=["mountinfo-open", "mountinfo-read", "no-mount-id"])
+def test_ephemeral_guard_fails_closed(ns_static, faults, needle):
+    """When the mount table cannot be read, or the kernel will not say
+    which mount holds the opened directory, keyshim cannot tell that DIR
+    is persistent: it refuses (78), even on a real volume, and writes
+    nothing. (The static binary: the faults name musl's syscalls.)"""
     ns = ns_static
     vol = ns.volume()
-    paths = ["/proc/self/mountinfo"] if fault.startswith("open:") else []
+    if faults == NO_MOUNT_ID:
+        paths = [str(vol.mnt)] + [f"/proc/self/fdinfo/{fd}" for fd in range(3, 16)]
+    elif faults[0].startswith("open:"):
+        paths = ["/proc/self/mountinfo"]
+    else:
+        paths = []
     result = traced(ns, vol, ["-d", str(vol.mnt / "keys"), "-k", "K", "init"],
-                    inject=[fault], paths=paths)
+                    inject=faults, paths=paths)
     assert_error(result, EX_CONFIG, needle, "--allow-ephemeral")
     assert vol.files() == []
 
