@@ -277,20 +277,30 @@ def test_directory_fsync_failure_after_link(ns_static, tmp_path, key):
         clean_start(ns, vol, {k: valid_key(vol, k) for k in made})
 
 
-def parent_fsync_occurrence(calls, parent):
-    """The fsync of the new key directory's parent: after mkdir, the
-    descriptor opened on `parent` itself is fsynced."""
-    made = False
+def parent_fsync_occurrence(calls, parent, leaf="keys"):
+    """The fsync of the new key directory's parent. keyshim walks DIR with
+    openat(O_NOFOLLOW) one component at a time and makes the leaf with
+    mkdirat(parentfd, leaf): the descriptor that mkdirat used must be the
+    one opened on `parent`'s last component, and that same descriptor
+    (not closed or reused in between) is then fsynced."""
+    opened = {}  # fd -> the name it was last opened on
     parent_fd = None
     for name, args, ret, nth in calls:
-        if name == "mkdir" and ret == "0":
-            made = True
-        elif made and name in ("open", "openat") and f'"{parent}"' in args and \
-                "O_DIRECTORY" in args:
-            parent_fd = ret
-        elif parent_fd is not None and name == "fsync" and args.split(",")[0] == parent_fd:
+        fd = args.split(",")[0].strip()
+        if name in ("open", "openat") and ret.lstrip("-").isdigit() and int(ret) >= 0:
+            path = re.search(r'"([^"]*)"', args)
+            opened[ret] = path[1] if path else None
+        elif name == "close":
+            opened.pop(fd, None)
+            if fd == parent_fd:
+                break
+        elif name == "mkdirat" and ret == "0" and f'"{leaf}"' in args:
+            assert opened.get(fd) == os.path.basename(parent), \
+                f"mkdirat's dirfd {fd} is not a descriptor opened on {parent}: {args}"
+            parent_fd = fd
+        elif parent_fd is not None and name == "fsync" and fd == parent_fd:
             return name, nth
-    raise AssertionError(f"no fsync of {parent} after mkdir in the probe trace")
+    raise AssertionError(f"no fsync of {parent}'s descriptor after mkdirat in the probe trace")
 
 
 def test_new_key_directory_parent_is_fsynced(ns_static, tmp_path):

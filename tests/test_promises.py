@@ -24,6 +24,13 @@ STRACE = "/usr/bin/strace"
 EX_OSERR, EX_IOERR = 71, 74
 
 
+def this_boot():
+    """BOOT as keyshim names its temporary files: the first 16 hex digits
+    of this kernel's boot id."""
+    with open("/proc/sys/kernel/random/boot_id") as f:
+        return f.read().strip().replace("-", "")[:16]
+
+
 def traced(ns, vol, args, inject=(), paths=(), **kwargs):
     """`keyshim -d VOL ARGS` under strace, faults in `inject` (limited to
     calls on `paths` when given), as the namespace's PID 1."""
@@ -64,21 +71,35 @@ def test_publish_never_replaces_an_existing_key(ns, given, publish):
 
 # --- the ephemeral guard fails closed -------------------------------------------------
 
-@pytest.mark.parametrize("fault,needle", [
-    ("open:error=EACCES", "cannot read /proc/self/mountinfo"),
-    ("read:error=EIO:when=1", "cannot read /proc/self/mountinfo"),
-    ("readlink:error=EIO", "cannot resolve the path"),
-])
-def test_ephemeral_guard_fails_closed(ns_static, fault, needle):
-    """When the mount table cannot be read or DIR cannot be resolved,
-    keyshim cannot tell that DIR is persistent: it refuses (78), even on
-    a real volume, and writes nothing. (The static binary: the faults
-    name musl's syscalls.)"""
+# Every way of asking the kernel which mount holds the opened directory
+# fails: statx(STATX_MNT_ID) (Linux < 5.8), name_to_handle_at (a filesystem
+# without file handles) and /proc/self/fdinfo/FD (not readable). The fdinfo
+# fault is limited to the opens of /proc/self/fdinfo/* (strace -P, with the
+# volume itself so that statx and name_to_handle_at on its descriptor are hit).
+NO_MOUNT_ID = ("statx:error=ENOSYS", "name_to_handle_at:error=EOPNOTSUPP",
+               "open:error=EACCES")
+
+
+@pytest.mark.parametrize("faults,needle", [
+    (("open:error=EACCES",), "cannot read /proc/self/mountinfo"),
+    (("read:error=EIO:when=1",), "cannot read /proc/self/mountinfo"),
+    (NO_MOUNT_ID, "the kernel does not tell which mount holds it (Permission denied)"),
+], ids=["mountinfo-open", "mountinfo-read", "no-mount-id"])
+def test_ephemeral_guard_fails_closed(ns_static, faults, needle):
+    """When the mount table cannot be read, or the kernel will not say
+    which mount holds the opened directory, keyshim cannot tell that DIR
+    is persistent: it refuses (78), even on a real volume, and writes
+    nothing. (The static binary: the faults name musl's syscalls.)"""
     ns = ns_static
     vol = ns.volume()
-    paths = ["/proc/self/mountinfo"] if fault.startswith("open:") else []
+    if faults == NO_MOUNT_ID:
+        paths = [str(vol.mnt)] + [f"/proc/self/fdinfo/{fd}" for fd in range(3, 16)]
+    elif faults[0].startswith("open:"):
+        paths = ["/proc/self/mountinfo"]
+    else:
+        paths = []
     result = traced(ns, vol, ["-d", str(vol.mnt / "keys"), "-k", "K", "init"],
-                    inject=[fault], paths=paths)
+                    inject=faults, paths=paths)
     assert_error(result, EX_CONFIG, needle, "--allow-ephemeral")
     assert vol.files() == []
 
@@ -172,7 +193,8 @@ def test_check_with_u_as_root_changes_nothing(ns):
     os.chmod(vol.data, 0o755)  # root's, empty but for what follows
     for name in ("A", "B"):
         write_key(vol.data / name, b64())
-    (vol.data / (TEMP_PREFIX + "A-deadbeef")).write_text("half a key")
+    # named as this boot's: a start holding the lock would remove it at once
+    (vol.data / f"{TEMP_PREFIX}A-{this_boot()}-{os.urandom(8).hex()}").write_text("half a key")
     before = vol.snapshot()
     dir_before = os.stat(vol.data)
     result = ns.run(["-u", "1001:1001", "-k", "A", "-k", "B", "-k", "C", "check"], volume=vol)
@@ -187,12 +209,16 @@ def test_check_with_u_as_root_changes_nothing(ns):
 # --- temporary files: removed only under the lock ---------------------------------------
 
 def test_stale_temp_file_kept_while_another_holds_the_lock(ns):
-    """All keys exist and another keyshim holds the directory lock (it is
-    creating a key: its temporary file is live). A start that only loads
-    keys must not wait, and must not remove that file."""
+    """README "Several hosts, one volume": a temporary file of this boot is
+    removed at once only by a start that holds the lock on a local
+    filesystem. All keys exist and another process holds the directory
+    lock (it is creating a key: its young temporary file is live). A start
+    that only loads keys must not wait, and must not remove that file;
+    with the lock free, the next start removes it at once (it is seconds
+    old, far from the 15 minutes any other file must wait)."""
     vol = ns.volume()
     write_key(vol.data / "K", b64())
-    live = vol.data / (TEMP_PREFIX + "OTHER-0badc0de")
+    live = vol.data / f"{TEMP_PREFIX}OTHER-{this_boot()}-{os.urandom(8).hex()}"
     live.write_text("being written")
     holder = os.open(vol.data, os.O_RDONLY | os.O_DIRECTORY)
     try:
@@ -200,6 +226,7 @@ def test_stale_temp_file_kept_while_another_holds_the_lock(ns):
         result = ns.run(["-k", "K", "init"], volume=vol, timeout=20)
         assert result.returncode == 0, result.stderr
         assert live.exists(), "a temporary file was removed without the lock"
+        assert "removed a temporary file" not in result.stderr
     finally:
         fcntl.flock(holder, fcntl.LOCK_UN)
         os.close(holder)
@@ -207,17 +234,19 @@ def test_stale_temp_file_kept_while_another_holds_the_lock(ns):
     result = ns.run(["-k", "K", "init"], volume=vol)
     assert result.returncode == 0, result.stderr
     assert not live.exists() and "removed a temporary file" in result.stderr
+    assert vol.files() == ["K"]
 
 
 @pytest.mark.parametrize("what", ["create", "load"])
 def test_without_flock_stale_temp_files_are_kept(ns, what):
     """A filesystem without flock (some network filesystems): keys are
-    still created once (link(2)), but no temporary file is removed, since
-    nothing tells a crashed run's file from a live one."""
+    still created once (link(2)), but a young temporary file is not
+    removed, even one of this boot: without the lock nothing tells a
+    crashed run's file from a live one until it is 15 minutes old."""
     vol = ns.volume()
     if what == "load":
         write_key(vol.data / "K", b64())
-    stale = vol.data / (TEMP_PREFIX + "K-0badc0de")
+    stale = vol.data / f"{TEMP_PREFIX}K-{this_boot()}-{os.urandom(8).hex()}"
     stale.write_text("maybe live")
     result = traced(ns, vol, ["-k", "K", "init"], inject=["flock:error=ENOLCK"])
     assert result.returncode == 0, result.stderr
