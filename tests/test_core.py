@@ -670,24 +670,32 @@ def test_refusal_writes_nothing_even_after_a_good_key(ns, case):
     assert vol.files() == []
 
 
-@pytest.mark.parametrize("kind", ["other-data", "sticky"])
+@pytest.mark.parametrize("kind", ["other-data", "sticky", "empty-subdir"])
 def test_root_with_u_leaves_shared_directories_alone(ns, kind):
-    """-u hands only a directory it made, or an empty one, to the user:
-    never a volume holding other data, never a sticky /tmp-like one."""
+    """-u hands only a directory it made, or an empty volume root (a mount
+    point), to the user: never a volume holding other data, never a
+    sticky /tmp-like one, never an empty directory that is not a volume
+    root (it belongs to whoever made it inside the volume)."""
     vol = ns.volume()
+    keys = vol.data
     if kind == "other-data":
         (vol.data / "database.db").write_text("not ours")
         os.chmod(vol.data, 0o755)
-    else:
+    elif kind == "sticky":
         os.chmod(vol.data, 0o1777)
-    mode_before = stat.S_IMODE(os.stat(vol.data).st_mode)
-    result = ns.run(["-u", "1001:1001", "-k", "K", "init"], volume=vol)
+    else:
+        os.chmod(vol.data, 0o755)
+        keys = vol.data / "sub"
+        keys.mkdir(mode=0o755)
+    mode_before = stat.S_IMODE(os.stat(keys).st_mode)
+    result = ns.run(["-u", "1001:1001", "-d", str(vol.mnt / keys.relative_to(vol.data)),
+                     "-k", "K", "init"], volume=vol, dir_option=False)
     # issue 9: a directory others may write (root's sticky one) is refused
     assert result.returncode == (EX_NOPERM if kind == "sticky" else 0), result.stderr
-    st = os.stat(vol.data)
+    st = os.stat(keys)
     assert (st.st_uid, stat.S_IMODE(st.st_mode)) == (0, mode_before)
     if kind != "sticky":
-        assert os.stat(vol.data / "K").st_uid == 1001
+        assert os.stat(keys / "K").st_uid == 1001
 
 
 def test_root_with_u_hands_over_an_empty_fresh_volume(ns):
