@@ -1,10 +1,12 @@
 """The arm64 build, dist/keyshim-arm64 (scripts/build --arch arm64).
 
 Under qemu-aarch64-static it runs the unit tests (test_unit.py) and, as
-the `arm64` parameter of the `ns` fixture (conftest.py), every test of
-test_core.py, test_privs.py and test_consumers.py. Here: that the file is
-what an arm64 image needs, which suites cannot run under emulation and
-why, and an arm64 image FROM scratch run by podman through binfmt_misc.
+the `arm64` parameter of the `ns` fixture (conftest.py), every test that
+takes `ns` (core, hostile user, existing deployments, consumers, services,
+several hosts, privileges), but strace's fault injection
+(skip_under_emulation). Here: that the file is what an arm64 image needs,
+which suites cannot run under emulation and why, and an arm64 image FROM
+scratch run by podman through binfmt_misc.
 """
 
 import os
