@@ -1,6 +1,7 @@
-"""The first run on a bare machine (issue 10): scripts/build in a throwaway
-Debian root made by debootstrap, where apt knows no source package, none of
-the build tools is installed and no deb-src entry exists.
+"""The first run on a bare machine (issue 10): scripts/build, then
+scripts/build --arch arm64, in a throwaway Debian root made by debootstrap,
+where apt knows no source package and no foreign architecture, none of the
+build tools is installed and no deb-src entry exists.
 
 The root's mirror is this machine's own (apt-get indextargets): nothing here
 names one. debootstrap's packages are kept in .deps/ (a tarball, written
@@ -98,8 +99,11 @@ def test_scripts_build_works_first_time_in_a_bare_debian_root(tmp_path):
     lists = root / "var/lib/apt/lists"
     assert not [p.name for p in lists.iterdir() if "Sources" in p.name]
     assert "deb-src" not in (root / "etc/apt/sources.list").read_text()
-    for tool in ["gcc", "musl-tools", "meson", "autoconf", "dpkg-dev", "file"]:
+    for tool in ["gcc", "musl-tools", "meson", "autoconf", "dpkg-dev", "file",
+                 "qemu-user-static"]:
         assert not installed(root, tool), tool
+    assert not (root / "var/lib/dpkg/arch").exists() or \
+        "arm64" not in (root / "var/lib/dpkg/arch").read_text()
 
     src = root / "src"
     src.mkdir()
@@ -112,7 +116,7 @@ def test_scripts_build_works_first_time_in_a_bare_debian_root(tmp_path):
     # In a private mount namespace, so /proc goes away with it.
     result = subprocess.run(
         ["unshare", "--mount", "--pid", "--fork", "--propagation", "private", "sh", "-c",
-         'mount -t proc proc "$1/proc" && mount -t devpts devpts "$1/dev/pts" && exec chroot "$1" /bin/sh -c "cd /src && scripts/build"',
+         'mount -t proc proc "$1/proc" && mount -t devpts devpts "$1/dev/pts" && exec chroot "$1" /bin/sh -c "cd /src && scripts/build && scripts/build --arch arm64"',
          "sh", str(root)],
         capture_output=True, text=True, timeout=1200,
         env={"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
@@ -122,6 +126,11 @@ def test_scripts_build_works_first_time_in_a_bare_debian_root(tmp_path):
 
     binary = src / "dist" / "keyshim"
     version = subprocess.run([str(binary), "--version"], capture_output=True, text=True)
+    assert version.stdout.startswith("keyshim "), version
+    arm64 = src / "dist" / "keyshim-arm64"
+    assert arm64.read_bytes()[18] == 183, "dist/keyshim-arm64 is not aarch64 (EM_AARCH64)"
+    version = subprocess.run(["qemu-aarch64-static", str(arm64), "--version"],
+                             capture_output=True, text=True)
     assert version.stdout.startswith("keyshim "), version
     # The deb-src entry it wrote follows the root's own deb line.
     entry = (root / "etc/apt/sources.list.d/keyshim-src.sources").read_text()
