@@ -239,6 +239,45 @@ static const struct key_spec rails_keys[] = {
 static const struct key_spec laravel_keys[] = {
 	{ "APP_KEY", FORMAT_LARAVEL, 32, ACCEPT_LARAVEL, KEY_CLASS_DATA, NO_OWN },
 };
+
+/* ---- issue 13: Grafana (one block) ----
+ * grafana/grafana conf/defaults.ini (main, read 2026-11; commented out
+ * in conf/sample.ini too): [security] secret_key =
+ * SW2YcwTIb9zpOOhoPsMm, used whenever nothing else sets it. pkg/setting/setting.go loadConfiguration:
+ * defaults.ini, then --config (the image: $GF_PATHS_CONFIG, default
+ * /etc/grafana/grafana.ini; the packages: /etc/grafana/grafana.ini), whose
+ * empty values are skipped; then GF_SECURITY_SECRET_KEY (applyEnvVariable-
+ * Overrides, non-empty only); then expanders.go replaces ${VAR},
+ * $__env{..}, $__file{..}, $__vault{..} in every value. Files are read by
+ * go-ini (ini.Load, its defaults). packaging/docker/run.sh turns every
+ * GF_*__FILE into the variable without __FILE ($(cat FILE): trailing
+ * newlines dropped) and stops when both are set. pkg/services/encryption
+ * (PBKDF2-SHA256 of secret_key, 10000 rounds, 32 bytes, into AES-CFB or
+ * AES-GCM) and the envelope encryption of secrets (data source passwords,
+ * alerting contact points, plugin secrets) make it a data key. Its data is
+ * $GF_PATHS_DATA/grafana.db (the image: /var/lib/grafana; the packages'
+ * DATA_DIR too). `grafana cli admin secrets-migration` (re-encrypt,
+ * re-encrypt-data-keys, rollback) works under the current key only: no
+ * tool moves the data to a new secret_key. */
+static const struct silent_default grafana_default = {
+	.name = "GF_SECURITY_SECRET_KEY",
+	.value = "SW2YcwTIb9zpOOhoPsMm",
+	.data = { { "GF_PATHS_DATA", "/grafana.db" }, { NULL, "/var/lib/grafana/grafana.db" } },
+	.rotate = "Grafana has no command that moves its secrets to a new secret_key (`grafana cli admin secrets-migration re-encrypt` and `re-encrypt-data-keys` work under the current one): keep grafana.db and its backups private",
+};
+
+static const struct service_conf grafana_ini = {
+	.label = "grafana.ini", .syntax = CONF_GO_INI,
+	.places = { { "GF_PATHS_CONFIG", "" }, { NULL, "/etc/grafana/grafana.ini" } },
+	.file_suffix = "__FILE",
+	.silent = &grafana_default,
+};
+
+static const struct key_spec grafana_keys[] = {
+	{ "GF_SECURITY_SECRET_KEY", FORMAT_BASE64, 32, ACCEPT_GRAFANA, KEY_CLASS_DATA,
+	  { &grafana_ini, "security", "secret_key", false, NULL, NULL } },
+};
+/* ---- end of issue 13's Grafana ---- */
 /* ---- end of issue 13's presets ---- */
 
 struct preset {
@@ -267,6 +306,7 @@ static const struct preset presets[] = {
 	PRESET("django", django_keys),
 	PRESET("rails", rails_keys),
 	PRESET("laravel", laravel_keys),
+	PRESET("grafana", grafana_keys), /* issue 13: Grafana */
 };
 
 #define PRESET_COUNT (sizeof presets / sizeof presets[0])
@@ -294,6 +334,8 @@ static const struct published {
 	{ "ENCRYPTION_KEY", "de4d7977bd8b8493", "Langfuse's docker-compose.yml" },
 	{ "SALT", "ab9af53207fb0666", "Langfuse's docker-compose.yml" },
 	{ "NEXTAUTH_SECRET", "2f82fdfd4ff63e23", "Langfuse's docker-compose.yml" },
+	/* issue 13: Grafana (its silent default, see grafana_default) */
+	{ "GF_SECURITY_SECRET_KEY", "ab20e919541fb0ce", "Grafana's conf/defaults.ini" },
 };
 
 const char *published_value_source(const char *name, const char *fp)

@@ -29,19 +29,26 @@ static struct loaded loaded[4];
 static size_t loaded_count;
 
 /* The first place whose variable is set (or that needs none). */
-static void find_path(const struct service_conf *conf, char *path, size_t size)
+static void find_place(const struct conf_place *places, size_t count, const char *label,
+                       char *path, size_t size)
 {
-	for (size_t i = 0; i < sizeof conf->places / sizeof conf->places[0]; i++) {
-		const struct conf_place *place = &conf->places[i];
+	for (size_t i = 0; i < count; i++) {
+		const struct conf_place *place = &places[i];
 		const char *base = place->variable ? getenv(place->variable) : "";
 		if (!place->path || !base || (place->variable && !*base))
 			continue;
 		if ((size_t)snprintf(path, size, "%s%s", base, place->path) >= size)
 			die(EX_CONFIG, "%s: the path of the service's %s is too long",
-			    place->variable, conf->label);
+			    place->variable, label);
 		return;
 	}
-	die(EX_SOFTWARE, "no place for %s", conf->label); /* the last never needs a variable */
+	die(EX_SOFTWARE, "no place for %s", label); /* the last never needs a variable */
+}
+
+static void find_path(const struct service_conf *conf, char *path, size_t size)
+{
+	find_place(conf->places, sizeof conf->places / sizeof conf->places[0], conf->label,
+	           path, size);
 }
 
 /* Set the file-system ids (and groups) to the reader's, or back to ours. */
@@ -57,29 +64,35 @@ static void become(uid_t uid, gid_t gid, int count, const gid_t *groups)
 		die(EX_NOPERM, "cannot take uid %u's file-system ids", (unsigned)uid);
 }
 
-/* open(2) as the service's user when keyshim is root for someone else, so
- * the path and any symlink in it are resolved with that user's rights. */
-static int open_as(const struct run_as *reader, const char *path)
+/* open(2), or lstat(2) when st is given, as the service's user when
+ * keyshim is root for someone else, so the path and any symlink in it are
+ * resolved with that user's rights. */
+static int as_reader(const struct run_as *reader, const char *path, struct stat *lst)
 {
 	int flags = O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC;
 	if (!reader->change)
-		return open(path, flags);
+		return lst ? lstat(path, lst) : open(path, flags);
 	/* Nothing there at all (the usual case in an init container): no need
 	 * to take the user's ids, which needs SETUID and SETGID. Whether a
 	 * path exists is all root learns here; the file is read as the user. */
 	struct stat st;
-	if (stat(path, &st) != 0 && (errno == ENOENT || errno == ENOTDIR))
+	if ((lst ? lstat(path, &st) : stat(path, &st)) != 0 && (errno == ENOENT || errno == ENOTDIR))
 		return -1;
 	gid_t saved[RUN_AS_GROUPS_MAX];
 	int saved_count = getgroups(RUN_AS_GROUPS_MAX, saved);
 	if (saved_count < 0)
 		die(EX_OSERR, "cannot read keyshim's own groups: %s", strerror(errno));
 	become(reader->uid, reader->gid, reader->group_count, reader->groups);
-	int fd = open(path, flags);
+	int fd = lst ? lstat(path, lst) : open(path, flags);
 	int err = errno;
 	become(geteuid(), getegid(), saved_count, saved);
 	errno = err;
 	return fd;
+}
+
+static int open_as(const struct run_as *reader, const char *path)
+{
+	return as_reader(reader, path, NULL);
 }
 
 static void read_file(const struct run_as *reader, struct loaded *file)
@@ -213,11 +226,15 @@ static bool get_value(const struct loaded *file, const char *section, const char
                       char *text, size_t *len)
 {
 	char why[256] = "";
-	enum conf_result found = file->conf->syntax == CONF_JSON
+	enum conf_syntax syntax = file->conf->syntax;
+	enum conf_result found = syntax == CONF_JSON
 	    ? json_get_string(file->text, file->len, option, text, KEY_TEXT_MAX + 1,
 	                      len, why, sizeof why)
-	    : ini_get(file->text, file->len, section, option, text,
-	              KEY_TEXT_MAX + 1, len, why, sizeof why);
+	    : syntax == CONF_INI
+	    ? ini_get(file->text, file->len, section, option, text,
+	              KEY_TEXT_MAX + 1, len, why, sizeof why)
+	    : go_ini_get(file->text, file->len, syntax == CONF_GO_INI, section, option,
+	                 text, KEY_TEXT_MAX + 1, len, why, sizeof why);
 	if (found == CONF_MALFORMED)
 		die(EX_DATAERR, "%s: cannot read %s%s%s%s from the service's %s: %s; fix the file (keyshim never changes it)",
 		    file->path, section ? "[" : "", section ? section : "",
@@ -260,6 +277,23 @@ bool svcconf_lookup(const struct key_spec *spec, const char *section,
 	if (file->text && own->cmd_secret && own->conf->syntax == CONF_INI)
 		refuse_indirect_options(file, section, spec);
 	return found;
+}
+
+bool svcconf_data_exists(const struct silent_default *silent, const struct run_as *reader,
+                         char *path, size_t size)
+{
+	find_place(silent->data, sizeof silent->data / sizeof silent->data[0],
+	           "data", path, size);
+	/* lstat: the last component is never followed (a link there, even a
+	 * dangling one, counts as data: refusing is the safe answer) */
+	struct stat st;
+	if (as_reader(reader, path, &st) == 0)
+		return true;
+	if (errno == ENOENT || errno == ENOTDIR)
+		return false;
+	die(exit_code_for_errno(errno),
+	    "%s: cannot tell whether the service's data is there as uid %u: %s; make its directory readable by the service's user",
+	    path, (unsigned)reader->uid, strerror(errno));
 }
 
 void svcconf_forget(void)
