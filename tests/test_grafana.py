@@ -306,3 +306,46 @@ def test_grafana_ini_differs_from_key_file_is_refused(ns, tmp_path):
                     env=env_for(data_dir(tmp_path, True), ini))
     assert result.returncode == EX_CONFIG, result.stderr
     assert str(ini) in result.stderr and vol.snapshot() == before
+
+
+@pytest.fixture
+def shared_dir():
+    """A directory every user may enter (pytest's tmp_path is root's only)."""
+    import shutil
+    import tempfile
+    path = tempfile.mkdtemp(prefix="keyshim-grafana-", dir="/tmp")
+    os.chmod(path, 0o755)
+    yield path
+    shutil.rmtree(path)
+
+
+def test_data_is_looked_for_as_the_service_user(ns, shared_dir):
+    """Root with -u: the data is looked for with the service user's rights.
+    Data the user can see is data (78); a link the user planted on the way
+    to a directory only root may read is not resolved with root's rights:
+    keyshim cannot tell, and says so (77) instead of guessing."""
+    import pathlib
+    ns.secret(PUBLISHED)
+    base = pathlib.Path(shared_dir)
+    data = base / "data"
+    data.mkdir()
+    (data / "grafana.db").write_bytes(b"SQLite format 3\0")
+    os.chown(data, 1001, 1001)
+    vol = ns.volume()
+    args = ["-d", str(vol.mnt / "keys"), "-p", "grafana", "-u", "1001:1001", "--", "true"]
+    seen = ns.run(args, volume=vol, env=env_for(data), dir_option=False)
+    assert seen.returncode == EX_CONFIG, seen.stderr
+    assert vol.files() == []
+
+    hidden = base / "root-only"
+    hidden.mkdir(mode=0o700)
+    (hidden / "grafana.db").write_bytes(b"SQLite format 3\0")
+    evil = base / "evil"
+    evil.mkdir()
+    os.chown(evil, 1001, 1001)
+    os.symlink(hidden, evil / "data")
+    vol2 = ns.volume("second")
+    args2 = ["-d", str(vol2.mnt / "keys"), "-p", "grafana", "-u", "1001:1001", "--", "true"]
+    result = ns.run(args2, volume=vol2, env=env_for(evil / "data"), dir_option=False)
+    assert result.returncode == EX_NOPERM, result.stderr
+    assert str(evil / "data" / "grafana.db") in result.stderr and vol2.files() == []
