@@ -416,8 +416,15 @@ static void take_silent_default(struct resolver *r, const struct key_spec *spec,
 	const struct silent_default *silent = spec->own.conf ? spec->own.conf->silent : NULL;
 	if (!silent || strcmp(silent->name, spec->name) != 0)
 		return;
-	char data[PATH_MAX], fp[FINGERPRINT_SIZE];
-	if (!svcconf_data_exists(silent, r->reader, data, sizeof data))
+	char where_data[PATH_MAX + 64], data[2 * PATH_MAX + 256], fp[FINGERPRINT_SIZE];
+	if (svcconf_data_elsewhere(spec->own.conf, r->reader, where_data, sizeof where_data))
+		/* a database keyshim cannot look into may hold the data */
+		snprintf(data, sizeof data,
+		         "%s, so the data may be in a database keyshim cannot see (if it is new, give it a new key yourself, in %s_FILE or %s)",
+		         where_data, spec->name, r->path);
+	else if (svcconf_data_exists(silent, r->reader, where_data, sizeof where_data))
+		snprintf(data, sizeof data, "%s exists", where_data);
+	else
 		return;
 	size_t len = strlen(silent->value);
 	fingerprint(silent->value, len, fp);
@@ -426,7 +433,7 @@ static void take_silent_default(struct resolver *r, const struct key_spec *spec,
 		die(EX_SOFTWARE, "%s: its service's default is not in the published table", spec->name);
 	if (!r->policy->adopt_published)
 		die(EX_CONFIG,
-		    "%s: %s exists but no key is set (not in %s, %s_FILE, %s or the service's %s), so the service has been using the one published in %s (%s) and its data is encrypted with it; a new key would lose it: set %s to the key the data was encrypted with, or pass --adopt-published to keep the published one",
+		    "%s: %s, and no key is set (not in %s, %s_FILE, %s or the service's %s): the service then uses the one published in %s (%s), and what it stored is encrypted with it; a new key would lose that: set %s to the key the data was encrypted with, or pass --adopt-published to keep the published one",
 		    spec->name, data, r->path, spec->name, spec->name, spec->own.conf->label, where,
 		    fp, spec->name);
 	memcpy(given->text, silent->value, len + 1);
@@ -434,7 +441,7 @@ static void take_silent_default(struct resolver *r, const struct key_spec *spec,
 	given->source = where;
 	given->kind = SOURCE_SERVICE_CONF;
 	given->present = true;
-	log_warn("%s: %s exists and no key is set: keeping the key published in %s (%s), as --adopt-published says, so that its data stays readable; anyone can decrypt that data: %s",
+	log_warn("%s: %s, and no key is set: keeping the key published in %s (%s), as --adopt-published says, so that the data stays readable; anyone can decrypt it: %s",
 	         spec->name, data, where, fp, silent->rotate);
 }
 

@@ -38,12 +38,21 @@ struct unreadable_keys {
  * it was encrypted with that value, and a new key would lose it: keyshim
  * refuses, or with --adopt-published keeps the value (keys.c). The value
  * is public; keyshim writes it only into the key file, never prints it. */
+/* A setting that keeps the service's data where keyshim cannot look (a
+ * database server): $variable, else [section] option of the service's own
+ * file; set (not empty) to anything but `local`, the data may exist. */
+struct data_setting {
+	const char *variable;
+	const char *section, *option;
+	const char *local;              /* the value that keeps it in `data`; NULL: none does */
+};
 struct silent_default {
 	const char *name;               /* the key's NAME */
 	const char *value;
 	/* the service's data: $variable + path, the first whose variable is
 	 * set (as conf_place); anything there means data exists */
 	struct conf_place data[2];
+	struct data_setting elsewhere[3];
 	const char *rotate;             /* how to move to a new key with the service's own tool */
 };
 

@@ -263,6 +263,14 @@ static const struct silent_default grafana_default = {
 	.name = "GF_SECURITY_SECRET_KEY",
 	.value = "SW2YcwTIb9zpOOhoPsMm",
 	.data = { { "GF_PATHS_DATA", "/grafana.db" }, { NULL, "/var/lib/grafana/grafana.db" } },
+	/* pkg/services/sqlstore/database_config.go readConfig: [database] url,
+	 * whose scheme is the type, else type (defaults.ini: sqlite3): MySQL
+	 * and PostgreSQL keep the data in a server keyshim cannot look into;
+	 * [database] path (defaults.ini: grafana.db, in the data path) moves
+	 * the SQLite file */
+	.elsewhere = { { "GF_DATABASE_URL", "database", "url", NULL },
+	               { "GF_DATABASE_TYPE", "database", "type", "sqlite3" },
+	               { "GF_DATABASE_PATH", "database", "path", "grafana.db" } },
 	.rotate = "Grafana has no command that moves its secrets to a new secret_key (`grafana cli admin secrets-migration re-encrypt` and `re-encrypt-data-keys` work under the current one): keep grafana.db and its backups private",
 };
 

@@ -296,6 +296,34 @@ bool svcconf_data_exists(const struct silent_default *silent, const struct run_a
 	    path, (unsigned)reader->uid, strerror(errno));
 }
 
+bool svcconf_data_elsewhere(const struct service_conf *conf, const struct run_as *reader,
+                            char *what, size_t size)
+{
+	const struct silent_default *silent = conf->silent;
+	for (size_t i = 0; i < sizeof silent->elsewhere / sizeof silent->elsewhere[0]; i++) {
+		const struct data_setting *s = &silent->elsewhere[i];
+		char text[KEY_TEXT_MAX + 1];
+		size_t len = 0;
+		const char *value = s->variable ? getenv(s->variable) : NULL;
+		if (value && *value) {
+			snprintf(what, size, "%s is set", s->variable);
+		} else if (s->option) {
+			struct loaded *file = load(conf, reader);
+			if (!file->text || !get_value(file, s->section, s->option, text, &len) || len == 0)
+				continue;
+			value = text;
+			snprintf(what, size, "%s: [%s] %s is set", file->path, s->section, s->option);
+		} else {
+			continue;
+		}
+		bool local = s->local && strcmp(value, s->local) == 0;
+		sodium_memzero(text, sizeof text);
+		if (!local)
+			return true;
+	}
+	return false;
+}
+
 void svcconf_forget(void)
 {
 	for (size_t i = 0; i < loaded_count; i++) {

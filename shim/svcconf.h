@@ -36,6 +36,12 @@ bool svcconf_lookup(const struct key_spec *spec, const char *section,
 bool svcconf_data_exists(const struct silent_default *silent, const struct run_as *reader,
                          char *path, size_t size);
 
+/* Whether a setting of conf->silent->elsewhere keeps the service's data
+ * where keyshim cannot look; *what names it (never its value). Exits like
+ * svcconf_lookup when the service's file cannot be read or parsed. */
+bool svcconf_data_elsewhere(const struct service_conf *conf, const struct run_as *reader,
+                            char *what, size_t size);
+
 /* Wipe and free every file read. */
 void svcconf_forget(void);
 

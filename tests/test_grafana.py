@@ -349,3 +349,43 @@ def test_data_is_looked_for_as_the_service_user(ns, shared_dir):
     result = ns.run(args2, volume=vol2, env=env_for(evil / "data"), dir_option=False)
     assert result.returncode == EX_NOPERM, result.stderr
     assert str(evil / "data" / "grafana.db") in result.stderr and vol2.files() == []
+
+
+@pytest.mark.parametrize("where", [
+    {"GF_DATABASE_TYPE": "postgres"}, {"GF_DATABASE_URL": "mysql://grafana:pw@db:3306/grafana"},
+    {"GF_DATABASE_PATH": "/elsewhere/grafana.db"}, "[database]\ntype = mysql\n",
+    "[database]\nurl = postgres://grafana@db/grafana\n",
+])
+def test_data_in_a_database_keyshim_cannot_see_is_refused(ns, tmp_path, where):
+    """MySQL or PostgreSQL (url or type), or a SQLite file elsewhere: the
+    data may be there, encrypted with the published value, so without a key
+    keyshim refuses (78) as for grafana.db, and --adopt-published keeps it."""
+    ns.secret(PUBLISHED)
+    data = data_dir(tmp_path, False)
+    if isinstance(where, dict):
+        env = env_for(data, **where)
+        named = next(iter(where))
+    else:
+        env = env_for(data, grafana_ini(ns, tmp_path, where))
+        named = where.splitlines()[1].split()[0]
+    result = refused(ns, ns.volume(), env)
+    assert named in result.stderr and "cannot see" in result.stderr
+    assert "pw@" not in result.stderr and "postgres://" not in result.stderr
+    vol = ns.volume("v2")
+    kept = ns.run(["-p", "grafana", "--adopt-published", "--", "true"], volume=vol, env=env)
+    assert kept.returncode == 0, kept.stderr
+    assert states(kept.stderr)[NAME] == ("adopted", PUBLISHED_FP)
+
+
+@pytest.mark.parametrize("where", [{"GF_DATABASE_TYPE": "sqlite3"},
+                                   {"GF_DATABASE_PATH": "grafana.db"},
+                                   "[database]\ntype = sqlite3\npath = grafana.db\n"])
+def test_the_default_database_settings_create_on_a_fresh_volume(ns, tmp_path, where):
+    """The settings that keep the data in $GF_PATHS_DATA/grafana.db, said
+    out loud: a fresh volume still gets a new key."""
+    data = data_dir(tmp_path, False)
+    env = env_for(data, **where) if isinstance(where, dict) else \
+        env_for(data, grafana_ini(ns, tmp_path, where))
+    result = ns.run(["-p", "grafana", "--", "true"], volume=ns.volume(), env=env)
+    assert result.returncode == 0, result.stderr
+    assert states(result.stderr)[NAME][0] == "created"
