@@ -84,6 +84,16 @@ def test_fresh_volume_creates_every_key(ns, tmp_path):
         text = vol.key(name)
         assert len(text) == 43 and "=" not in text
         assert len(base64.urlsafe_b64decode(text + "=")) == 32
+    # the created JWT secret signs and verifies as Gitea uses it, after a restart
+    out = tmp_path / "out"
+    out.mkdir()
+    key = base64.urlsafe_b64decode(vol.key(JWT) + "=")
+    (out / "token").write_text(jwt.encode({"sub": "gitea-user"}, key, algorithm="HS256"))
+    again = ns.run(["-p", "gitea", "--", *CONSUMER, str(out / "token"), str(out / "result")],
+                   volume=vol, env={"GITEA_CUSTOM": str(tmp_path / "none")})
+    assert again.returncode == 0, again.stderr
+    assert states(again.stderr)[JWT] == ("loaded", got[JWT][1])
+    assert json.loads((out / "result").read_text()) == {"ok": True}
 
 
 def test_installed_gitea_without_a_key_is_refused(ns, tmp_path):

@@ -288,8 +288,9 @@ def test_double_underscore_file_is_read_and_removed(ns, tmp_path):
 def test_double_underscore_file_beside_the_key_is_a_usage_error(ns, tmp_path):
     key = base64.b64encode(os.urandom(32)).decode()
     secret = ns.secret_file(tmp_path / "grafana_key", key)
-    refused(ns, ns.volume(), env_for(data_dir(tmp_path, False), GF_SECURITY_SECRET_KEY=key,
-                                     GF_SECURITY_SECRET_KEY__FILE=str(secret)), EX_USAGE)
+    result = refused(ns, ns.volume(), env_for(data_dir(tmp_path, False), GF_SECURITY_SECRET_KEY=key,
+                                              GF_SECURITY_SECRET_KEY__FILE=str(secret)), EX_USAGE)
+    assert "GF_SECURITY_SECRET_KEY__FILE" in result.stderr
 
 
 def test_grafana_ini_differs_from_key_file_is_refused(ns, tmp_path):
