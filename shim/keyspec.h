@@ -71,6 +71,9 @@ struct service_conf {
 	 * removed from the service's environment; NULL: none. */
 	const char *file_suffix;
 	const struct silent_default *silent; /* a key it uses when none is set, or NULL */
+	/* INI: [section] FIELD + this holds a file: URI of a file whose
+	 * trimmed contents are the key (Gitea's SECRET_KEY_URI); NULL: none */
+	const char *uri_suffix;
 };
 
 /* What a key protects: stored data (lose the key, lose the data), or only

@@ -322,6 +322,7 @@ static const struct service_conf gitea_app_ini = {
 	            { NULL, "/data/gitea/conf/app.ini" } },
 	.file_suffix = "__FILE",
 	.silent = &gitea_default,
+	.uri_suffix = "_URI", /* loadSecret: SECRET_KEY_URI, INTERNAL_TOKEN_URI, JWT_SECRET_URI, LFS_JWT_SECRET_URI */
 };
 
 /* GITEA__SECURITY__SECRET_KEY and the like name the same option: read

@@ -28,6 +28,11 @@ struct loaded {
 static struct loaded loaded[4];
 static size_t loaded_count;
 
+/* The paths of the files that file: URIs named: keys' sources, named in
+ * the log after the configuration files are forgotten; not secret. */
+static char *uri_paths[KEYS_MAX];
+static size_t uri_path_count;
+
 /* The first place whose variable is set (or that needs none). */
 static void find_place(const struct conf_place *places, size_t count, const char *label,
                        char *path, size_t size)
@@ -261,6 +266,69 @@ static void refuse_indirect_options(const struct loaded *file, const char *secti
 	}
 }
 
+/* [section] FIELD_URI = file:PATH (Gitea's loadSecret): the file's
+ * contents, whitespace trimmed, are the key; beside FIELD, or empty, or
+ * unreadable, the service refuses to start, and so does keyshim. Only a
+ * plain absolute path is taken (no %-escapes, query or host). */
+static bool from_uri(const struct run_as *reader, const struct loaded *file,
+                     const char *section, const struct key_spec *spec, bool found,
+                     char *text, size_t *len, const char **path)
+{
+	char option[KEY_NAME_MAX + 16], uri[KEY_TEXT_MAX + 1];
+	size_t uri_len = 0;
+	snprintf(option, sizeof option, "%s%s", spec->own.field, file->conf->uri_suffix);
+	if (!get_value(file, section, option, uri, &uri_len) || uri_len == 0)
+		return found;
+	if (found)
+		die(EX_CONFIG, "%s: [%s] %s and %s are both set, which the service refuses; remove one",
+		    file->path, section, spec->own.field, option);
+	const char *target = strncmp(uri, "file://", 7) == 0 ? uri + 7
+	                   : strncmp(uri, "file:", 5) == 0 ? uri + 5 : NULL;
+	if (!target || target[0] != '/' ||
+	    strspn(target, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-/") !=
+	        strlen(target))
+		die(EX_DATAERR, "%s: [%s] %s is not a file: URI of a plain absolute path, the only kind keyshim reads; give the key in %s_FILE instead",
+		    file->path, section, option, spec->name);
+	int fd = open_as(reader, target);
+	if (fd < 0)
+		die(errno == ENOENT ? EX_CONFIG : exit_code_for_errno(errno),
+		    "%s: cannot open the file [%s] %s names, %s, as uid %u: %s", file->path, section,
+		    option, target, (unsigned)reader->uid, strerror(errno));
+	struct stat st;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+		die(EX_NOPERM, "%s: the file [%s] %s names is not a regular file", target, section, option);
+	char raw[KEY_TEXT_MAX + 64];
+	size_t got = 0;
+	for (;;) {
+		ssize_t n = read(fd, raw + got, sizeof raw - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			die(EX_IOERR, "%s: cannot read: %s", target, strerror(errno));
+		if (n == 0 || (got += (size_t)n) == sizeof raw)
+			break;
+	}
+	close(fd);
+	size_t b = 0, e = got;
+	while (b < e && (raw[b] == ' ' || (raw[b] >= '\t' && raw[b] <= '\r')))
+		b++;
+	while (e > b && (raw[e - 1] == ' ' || (raw[e - 1] >= '\t' && raw[e - 1] <= '\r')))
+		e--;
+	if (got == sizeof raw || e == b || e - b > KEY_TEXT_MAX) {
+		sodium_memzero(raw, sizeof raw);
+		die(EX_DATAERR, "%s: the file [%s] %s names is %s; fix it", target, section, option,
+		    e == b ? "empty, which the service refuses" : "too long for a key");
+	}
+	memcpy(text, raw + b, e - b);
+	text[e - b] = '\0';
+	*len = e - b;
+	sodium_memzero(raw, sizeof raw);
+	if (uri_path_count == KEYS_MAX || !(uri_paths[uri_path_count] = strdup(target)))
+		die(EX_OSERR, "out of memory");
+	*path = uri_paths[uri_path_count++];
+	return true;
+}
+
 bool svcconf_lookup(const struct key_spec *spec, const char *section,
                     const struct run_as *reader, char *text, size_t *len,
                     const char **path)
@@ -276,6 +344,8 @@ bool svcconf_lookup(const struct key_spec *spec, const char *section,
 	file->checked = true;
 	if (file->text && own->cmd_secret && own->conf->syntax == CONF_INI)
 		refuse_indirect_options(file, section, spec);
+	if (file->text && own->conf->uri_suffix)
+		found = from_uri(reader, file, section, spec, found, text, len, path);
 	return found;
 }
 
@@ -326,6 +396,7 @@ bool svcconf_data_elsewhere(const struct service_conf *conf, const struct run_as
 
 void svcconf_forget(void)
 {
+	/* uri_paths stay: keys name them as their source until the exec */
 	for (size_t i = 0; i < loaded_count; i++) {
 		if (loaded[i].text) {
 			sodium_memzero(loaded[i].text, loaded[i].len);

@@ -212,3 +212,40 @@ def test_app_ini_is_read_without_continuation_lines(ns, tmp_path):
     result = ns.run(["-p", "gitea", "--", "true"], volume=ns.volume(), env=env)
     assert result.returncode == 0, result.stderr
     assert states(result.stderr)[SECRET] == ("adopted", fingerprint(key))
+
+
+@pytest.mark.parametrize("form", ["file://{p}", "file:{p}"])
+def test_uri_file_is_the_key(ns, tmp_path, form):
+    """[security] SECRET_KEY_URI = file:... (Gitea's loadSecret): the file's
+    trimmed contents are the key, adopted; its path is named, never its
+    contents. The same for the JWT secret's JWT_SECRET_URI."""
+    key = "Ww6" + raw_url(45)[:61]
+    jwt_secret = raw_url()
+    secret = ns.secret_file(tmp_path / "gitea_secret_key", "  " + key)
+    jwt_file = ns.secret_file(tmp_path / "gitea_jwt_secret", jwt_secret)
+    env = app_ini(ns, tmp_path, "[security]\nINSTALL_LOCK = true\nSECRET_KEY_URI = " +
+                  form.format(p=secret) + "\n[oauth2]\nJWT_SECRET_URI = " +
+                  form.format(p=jwt_file) + "\n")
+    result = ns.run(["-p", "gitea", "--", "true"], volume=ns.volume(), env=env)
+    assert result.returncode == 0, result.stderr
+    got = states(result.stderr)
+    assert got[SECRET] == ("adopted", fingerprint(key))
+    assert got[JWT] == ("adopted", fingerprint(jwt_secret))
+    assert f"from {secret}" in result.stderr
+
+
+@pytest.mark.parametrize("text,code", [
+    ("SECRET_KEY = abcdefgh\nSECRET_KEY_URI = file:{p}\n", EX_CONFIG),   # Gitea: both set
+    ("SECRET_KEY_URI = file:{p}.missing\n", EX_CONFIG),                   # Gitea cannot read it
+    ("SECRET_KEY_URI = file:{p}%20x\n", EX_DATAERR),                      # not a plain path
+    ("SECRET_KEY_URI = https://vault/key\n", EX_DATAERR),                 # Gitea: only file:
+    ("SECRET_KEY_URI = file:{e}\n", EX_DATAERR),                          # Gitea: empty file
+])
+def test_uri_gitea_would_refuse_is_refused(ns, tmp_path, text, code):
+    secret = ns.secret_file(tmp_path / "gitea_secret_key", "Vv5" + raw_url(45)[:61])
+    empty = tmp_path / "empty"
+    empty.write_text("\n")
+    env = app_ini(ns, tmp_path, "[security]\nINSTALL_LOCK = true\n" +
+                  text.format(p=secret, e=empty))
+    result = refused(ns, ns.volume(), env, code)
+    assert "SECRET_KEY_URI" in result.stderr or "SECRET_KEY" in result.stderr
