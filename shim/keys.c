@@ -416,7 +416,10 @@ static void take_silent_default(struct resolver *r, const struct key_spec *spec,
 	const struct silent_default *silent = spec->own.conf ? spec->own.conf->silent : NULL;
 	if (!silent || strcmp(silent->name, spec->name) != 0)
 		return;
-	char where_data[PATH_MAX + 64], data[3 * PATH_MAX], fp[FINGERPRINT_SIZE];
+	/* paths, not secrets; static: the -g stack wipe and small stacks
+	 * (README, Threat model) want keyshim's frames small */
+	static char where_data[PATH_MAX + 64], data[3 * PATH_MAX];
+	char fp[FINGERPRINT_SIZE];
 	if (svcconf_data_elsewhere(spec->own.conf, r->reader, where_data, sizeof where_data))
 		/* a database keyshim cannot look into may hold the data */
 		snprintf(data, sizeof data,

@@ -45,6 +45,9 @@ struct data_setting {
 	const char *variable;
 	const char *section, *option;
 	const char *local;              /* the value that keeps it in `data`; NULL: none does */
+	/* the variable moves data[]'s place itself: when it is set, the file's
+	 * option is overridden and does not count */
+	bool variable_is_place;
 };
 struct silent_default {
 	const char *name;               /* the key's NAME */
@@ -52,7 +55,7 @@ struct silent_default {
 	/* the service's data: $variable + path, the first whose variable is
 	 * set (as conf_place); anything there means data exists */
 	struct conf_place data[2];
-	struct data_setting elsewhere[3];
+	struct data_setting elsewhere[4];
 	const char *rotate;             /* how to move to a new key with the service's own tool */
 };
 

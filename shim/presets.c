@@ -267,10 +267,12 @@ static const struct silent_default grafana_default = {
 	 * whose scheme is the type, else type (defaults.ini: sqlite3): MySQL
 	 * and PostgreSQL keep the data in a server keyshim cannot look into;
 	 * [database] path (defaults.ini: grafana.db, in the data path) moves
-	 * the SQLite file */
-	.elsewhere = { { "GF_DATABASE_URL", "database", "url", NULL },
-	               { "GF_DATABASE_TYPE", "database", "type", "sqlite3" },
-	               { "GF_DATABASE_PATH", "database", "path", "grafana.db" } },
+	 * the SQLite file; [paths] data in grafana.ini moves the data path
+	 * unless GF_PATHS_DATA, which wins, is set */
+	.elsewhere = { { "GF_DATABASE_URL", "database", "url", NULL, false },
+	               { "GF_DATABASE_TYPE", "database", "type", "sqlite3", false },
+	               { "GF_DATABASE_PATH", "database", "path", "grafana.db", false },
+	               { "GF_PATHS_DATA", "paths", "data", NULL, true } },
 	.rotate = "Grafana has no command that moves its secrets to a new secret_key (`grafana cli admin secrets-migration re-encrypt` and `re-encrypt-data-keys` work under the current one): keep grafana.db and its backups private",
 };
 
@@ -312,7 +314,7 @@ static const struct silent_default gitea_default = {
 	.name = "GITEA__security__SECRET_KEY",
 	.value = "!#@FDEWREWR&*(",
 	.data = { { NULL, "/data/gitea/gitea.db" } },
-	.elsewhere = { { "GITEA__security__INSTALL_LOCK", "security", "INSTALL_LOCK", "false" } },
+	.elsewhere = { { "GITEA__security__INSTALL_LOCK", "security", "INSTALL_LOCK", "false", false } },
 	.rotate = "Gitea has no command that moves its data to a new SECRET_KEY (go-gitea/gitea issue 16832): keep its database and its backups private",
 };
 

@@ -274,7 +274,9 @@ static bool from_uri(const struct run_as *reader, const struct loaded *file,
                      const char *section, const struct key_spec *spec, bool found,
                      char *text, size_t *len, const char **path)
 {
-	char option[KEY_NAME_MAX + 16], uri[KEY_TEXT_MAX + 1];
+	/* static, as every big buffer here: small stacks (README, Threat model) */
+	static char uri[KEY_TEXT_MAX + 1], raw[KEY_TEXT_MAX + 64];
+	char option[KEY_NAME_MAX + 16];
 	size_t uri_len = 0;
 	snprintf(option, sizeof option, "%s%s", spec->own.field, file->conf->uri_suffix);
 	if (!get_value(file, section, option, uri, &uri_len) || uri_len == 0)
@@ -297,7 +299,6 @@ static bool from_uri(const struct run_as *reader, const struct loaded *file,
 	struct stat st;
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
 		die(EX_NOPERM, "%s: the file [%s] %s names is not a regular file", target, section, option);
-	char raw[KEY_TEXT_MAX + 64];
 	size_t got = 0;
 	for (;;) {
 		ssize_t n = read(fd, raw + got, sizeof raw - got);
@@ -372,10 +373,12 @@ bool svcconf_data_elsewhere(const struct service_conf *conf, const struct run_as
 	const struct silent_default *silent = conf->silent;
 	for (size_t i = 0; i < sizeof silent->elsewhere / sizeof silent->elsewhere[0]; i++) {
 		const struct data_setting *s = &silent->elsewhere[i];
-		char text[KEY_TEXT_MAX + 1];
+		static char text[KEY_TEXT_MAX + 1]; /* small stacks; wiped below */
 		size_t len = 0;
 		const char *value = s->variable ? getenv(s->variable) : NULL;
-		if (value && *value) {
+		if (value && *value && s->variable_is_place) {
+			continue;
+		} else if (value && *value) {
 			snprintf(what, size, "%s is set", s->variable);
 		} else if (s->option) {
 			struct loaded *file = load(conf, reader);

@@ -390,3 +390,17 @@ def test_the_default_database_settings_create_on_a_fresh_volume(ns, tmp_path, wh
     result = ns.run(["-p", "grafana", "--", "true"], volume=ns.volume(), env=env)
     assert result.returncode == 0, result.stderr
     assert states(result.stderr)[NAME][0] == "created"
+
+
+def test_data_path_in_grafana_ini_counts_unless_the_variable_wins(ns, tmp_path):
+    """[paths] data in grafana.ini moves Grafana's data where keyshim does not
+    look: without GF_PATHS_DATA (which wins over the file), that may be
+    data, and keyshim refuses; with it, the variable's place is looked at."""
+    ns.secret(PUBLISHED)
+    ini = grafana_ini(ns, tmp_path, "[paths]\ndata = /srv/grafana\n")
+    result = refused(ns, ns.volume(), {"GF_PATHS_CONFIG": str(ini)})
+    assert "[paths] data" in result.stderr
+    fresh = ns.run(["-p", "grafana", "--", "true"], volume=ns.volume("v2"),
+                   env=env_for(data_dir(tmp_path, False), ini))
+    assert fresh.returncode == 0, fresh.stderr
+    assert states(fresh.stderr)[NAME][0] == "created"
