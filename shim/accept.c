@@ -17,6 +17,7 @@ static const char *const rule_names[ACCEPT_COUNT] = {
 	[ACCEPT_LINE_32] = "32-bytes",
 	[ACCEPT_HEX_32] = "hex-32",
 	[ACCEPT_LARAVEL] = "laravel",
+	[ACCEPT_GRAFANA] = "grafana",
 };
 
 const char *accept_rule_name(enum accept_rule rule) { return rule_names[rule]; }
@@ -124,6 +125,38 @@ static bool is_laravel_key(const char *text, size_t len)
 	return len == 32 && is_line(text, len);
 }
 
+static bool word_character(char c)
+{
+	return c == '_' || (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z');
+}
+
+/* Grafana's pkg/setting/expanders.go replaces what its regular expression
+ * \$(|__\w+){([^}]+)} matches, in every value, the environment's too:
+ * ${VAR}, $__env{VAR}, $__file{PATH}, $__vault{...}. keyshim cannot know
+ * what they give, and the service would not see the value keyshim kept. */
+static bool grafana_expands(const char *text, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		if (text[i] != '$')
+			continue;
+		size_t brace = i + 1;
+		if (brace + 1 < len && text[brace] == '_' && text[brace + 1] == '_') {
+			size_t end = brace + 2;
+			while (end < len && word_character(text[end]))
+				end++;
+			if (end == brace + 2)
+				continue;
+			brace = end;
+		}
+		if (brace >= len || text[brace] != '{')
+			continue;
+		const char *close = memchr(text + brace + 1, '}', len - brace - 1);
+		if (close && close > text + brace + 1)
+			return true;
+	}
+	return false;
+}
+
 bool accept_value(enum accept_rule rule, enum key_format format, size_t bytes,
                   const char *text, size_t len)
 {
@@ -149,6 +182,8 @@ bool accept_value(enum accept_rule rule, enum key_format format, size_t bytes,
 		return is_hex_32(text, len);
 	case ACCEPT_LARAVEL:
 		return is_laravel_key(text, len);
+	case ACCEPT_GRAFANA:
+		return is_line(text, len) && !grafana_expands(text, len);
 	case ACCEPT_COUNT:
 		break;
 	}
@@ -192,6 +227,9 @@ void accept_describe(enum accept_rule rule, enum key_format format, size_t bytes
 		return;
 	case ACCEPT_LARAVEL:
 		snprintf(out, size, "an APP_KEY (base64: and base64 of 32 bytes, or 32 characters)");
+		return;
+	case ACCEPT_GRAFANA:
+		snprintf(out, size, "a secret (one line, not empty, without ${...} or $__NAME{...}, which Grafana would replace)");
 		return;
 	case ACCEPT_CANONICAL:
 	case ACCEPT_COUNT:

@@ -9,6 +9,7 @@
 #ifndef KEYSHIM_CONFFILE_H
 #define KEYSHIM_CONFFILE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 enum conf_result { CONF_FOUND, CONF_ABSENT, CONF_MALFORMED };
@@ -61,5 +62,33 @@ enum conf_result json_get_string(const char *text, size_t len, const char *field
 enum conf_result ini_get(const char *text, size_t len, const char *section,
                          const char *option, char *out, size_t out_size,
                          size_t *out_len, char *why, size_t why_size);
+
+/* INI as go-ini (gopkg.in/ini.v1, parser.go) reads it for Grafana's
+ * grafana.ini and Gitea's app.ini: the same structure as above with
+ * go-ini's differences. Lines end at \n (a trailing \r is whitespace); a
+ * leading UTF-8 byte-order mark is skipped; leading whitespace is dropped
+ * from every line, so an indented line is a line of its own; options
+ * before the first header belong to DEFAULT, whose options no other
+ * section inherits; a header is `[` up to the line's last `]`, its name
+ * taken as written; a repeated section is merged and a repeated option's
+ * last value wins. A value is right-stripped; a `#` or `;` anywhere in it
+ * starts a comment; then one pair of surrounding `"` or `'` is removed.
+ * `continuation` (go-ini's default, Grafana): a value ending in `\`
+ * continues on the next lines; without it (Gitea's IgnoreContinuation)
+ * the `\` is kept. A value in backquotes or triple double quotes is taken
+ * as written up to the last closing quote on its line.
+ *
+ * CONF_MALFORMED for what go-ini refuses (an unclosed header, a line with
+ * no `=` or `:`, an empty option name) and, where keyshim cannot be sure
+ * what the service sees, also for: a quoted option name; an asked value
+ * that continues on the next lines or in an unclosed quote; an asked value
+ * holding go-ini's `%(name)s` reference; names that differ from the asked
+ * one only in letter case; invalid UTF-8 and non-ASCII whitespace; more
+ * than INI_MAX_ENTRIES sections and options; a NUL in the value; a value
+ * longer than out_size-1 bytes. */
+enum conf_result go_ini_get(const char *text, size_t len, bool continuation,
+                            const char *section, const char *option, char *out,
+                            size_t out_size, size_t *out_len, char *why,
+                            size_t why_size);
 
 #endif

@@ -25,7 +25,8 @@ extern char **environ;
 
 static char *key_block;
 static size_t key_block_size;
-/* The keys whose inherited NAME= and NAME_FILE= entries env_wipe() clears,
+/* The keys whose inherited NAME=, NAME_FILE= (and the service's own twin
+ * of it) entries env_wipe() clears,
  * every copy of them, however many the environment holds. */
 static const struct key_spec *replaced[KEYS_MAX];
 static size_t replaced_count;
@@ -44,11 +45,15 @@ static bool entry_is(const char *entry, const char *name, const char *suffix)
 
 static bool entry_is_replaced(const char *entry)
 {
-	for (size_t i = 0; i < replaced_count; i++)
-		if (entry_is(entry, replaced[i]->name, "") ||
-		    entry_is(entry, replaced[i]->name, "_FILE") ||
-		    (replaced[i]->own.alias && entry_is(entry, replaced[i]->own.alias, "")))
+	for (size_t i = 0; i < replaced_count; i++) {
+		const struct key_spec *spec = replaced[i];
+		/* the service's own NAME_FILE twin (Grafana's NAME__FILE) */
+		const char *twin = spec->own.conf ? spec->own.conf->file_suffix : NULL;
+		if (entry_is(entry, spec->name, "") || entry_is(entry, spec->name, "_FILE") ||
+		    (twin && entry_is(entry, spec->name, twin)) ||
+		    (spec->own.alias && entry_is(entry, spec->own.alias, "")))
 			return true;
+	}
 	return false;
 }
 

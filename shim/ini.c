@@ -1,10 +1,13 @@
 /* ini.c - one option out of an INI document, read the way Python's
- * configparser reads airflow.cfg for Airflow; see conffile.h.
+ * configparser reads airflow.cfg for Airflow, or the way go-ini reads
+ * grafana.ini and Gitea's app.ini; see conffile.h.
  *
  * One pass over the lines follows RawConfigParser._read (Python 3.11)
  * line by line and records every section and option, so that duplicates
  * anywhere are refused as strict=True refuses them; a second step joins
- * the asked option's lines, interpolates and checks the value. */
+ * the asked option's lines, interpolates and checks the value. The go-ini
+ * dialect (parse_go, go_value) follows gopkg.in/ini.v1's parser.go
+ * (File.parse, readKeyName, readValue) on the same entries and lookups. */
 #include <sodium.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -27,6 +30,7 @@ struct entry {
 	size_t value_len;
 	const unsigned char *more;      /* options: where continuation lines may start */
 	const unsigned char *more_end;  /* ...and the end of the last one, or NULL */
+	bool continues;                 /* go-ini: the value goes on past its line */
 };
 
 struct ini {
@@ -36,6 +40,8 @@ struct ini {
 	size_t why_size;
 	struct entry *entries;
 	size_t count;
+	bool go;                        /* go-ini's dialect */
+	bool continuation;              /* go-ini: a trailing '\\' continues a value */
 };
 
 static bool fail(struct ini *d, const char *reason)
@@ -53,13 +59,24 @@ static bool space(unsigned char c)
 	return c == ' ' || (c >= '\t' && c <= '\r') || (c >= 0x1c && c <= 0x1f);
 }
 
-/* Universal newlines: a line ends at \n, \r\n or \r. */
+/* Go's unicode.IsSpace for ASCII. */
+static bool go_space(unsigned char c)
+{
+	return c == ' ' || (c >= '\t' && c <= '\r');
+}
+
+static bool is_space(const struct ini *d, unsigned char c)
+{
+	return d->go ? go_space(c) : space(c);
+}
+
+/* Universal newlines: a line ends at \n, \r\n or \r; for go-ini at \n. */
 static bool next_line(struct ini *d, const unsigned char **b, const unsigned char **e)
 {
 	if (d->p >= d->end)
 		return false;
 	const unsigned char *q = d->p;
-	while (q < d->end && *q != '\n' && *q != '\r')
+	while (q < d->end && *q != '\n' && (d->go || *q != '\r'))
 		q++;
 	*b = d->p;
 	*e = q;
@@ -70,12 +87,18 @@ static bool next_line(struct ini *d, const unsigned char **b, const unsigned cha
 	return true;
 }
 
+static void strip_as(const struct ini *d, const unsigned char **b, const unsigned char **e)
+{
+	while (*b < *e && is_space(d, **b))
+		(*b)++;
+	while (*e > *b && is_space(d, (*e)[-1]))
+		(*e)--;
+}
+
 static void strip(const unsigned char **b, const unsigned char **e)
 {
-	while (*b < *e && space(**b))
-		(*b)++;
-	while (*e > *b && space((*e)[-1]))
-		(*e)--;
+	static const struct ini python = { .go = false };
+	strip_as(&python, b, e);
 }
 
 static bool same(const unsigned char *a, size_t n, const unsigned char *b, size_t m)
@@ -123,7 +146,9 @@ static bool check_text(struct ini *d)
 
 static bool add(struct ini *d, struct entry e)
 {
-	for (size_t i = 0; i < d->count; i++) {
+	/* go-ini merges a repeated section and lets a repeated option's last
+	 * value win (find_option takes the last) */
+	for (size_t i = 0; !d->go && i < d->count; i++) {
 		const struct entry *o = &d->entries[i];
 		if (o->is_section == e.is_section && (e.is_section || o->section == e.section) &&
 		    same(o->name, o->name_len, e.name, e.name_len))
@@ -190,6 +215,117 @@ static bool parse(struct ini *d)
 		if (!add(d, opt))
 			return false;
 		option = d->count - 1;
+	}
+	return true;
+}
+
+/* go-ini's value quotes: triple double quotes or a backquote open a value
+ * taken as written; 0 when `v` (left-stripped) starts with neither. go-ini
+ * counts the line's newline in the "longer than 3" of `"""`. */
+static size_t go_quote(const struct ini *d, const unsigned char *v, const unsigned char *e)
+{
+	ptrdiff_t n = (e - v) + (e < d->end && *e == '\n');
+	if (n > 3 && e - v >= 3 && memcmp(v, "\"\"\"", 3) == 0)
+		return 3;
+	return v < e && *v == '`' ? 1 : 0;
+}
+
+/* The last occurrence of the quote v[0..q) in [b, e), or NULL. */
+static const unsigned char *last_quote(const unsigned char *v, size_t q,
+                                       const unsigned char *b, const unsigned char *e)
+{
+	const unsigned char *found = NULL;
+	for (const unsigned char *p = b; e - p >= (ptrdiff_t)q; p++)
+		if (memcmp(p, v, q) == 0)
+			found = p;
+	return found;
+}
+
+/* The lines a value takes beyond its own (go-ini's readMultilines and
+ * readContinuationLines): skipped here, and the value marked. */
+static bool skip_go_value_lines(struct ini *d, struct entry *opt)
+{
+	const unsigned char *v = opt->value, *e = v + opt->value_len, *b, *t;
+	while (v < e && go_space(*v))
+		v++;
+	size_t q = go_quote(d, v, e);
+	if (q) {
+		if (last_quote(v, q, v + q, e))
+			return true;
+		opt->continues = true;
+		while (next_line(d, &b, &t))
+			if (last_quote(v, q, b, t))
+				return true;
+		return fail(d, "a quoted value is not closed");
+	}
+	const unsigned char *s = v, *x = e;
+	strip_as(d, &s, &x);
+	if (!d->continuation || s == x || x[-1] != '\\')
+		return true;
+	opt->continues = true;
+	while (next_line(d, &b, &t)) {
+		strip_as(d, &b, &t);
+		if (b == t || t[-1] != '\\')
+			break;
+	}
+	return true;
+}
+
+/* Read every line, as go-ini's File.parse does. */
+static bool parse_go(struct ini *d)
+{
+	size_t section = DEFAULT_SECTION;
+	const unsigned char *b, *e;
+	while (next_line(d, &b, &e)) {
+		while (b < e && go_space(*b))
+			b++;
+		if (b == e || *b == '#' || *b == ';')
+			continue;
+		if (*b == '[') {
+			const unsigned char *close = NULL;
+			for (const unsigned char *q = b + 1; q < e; q++)
+				if (*q == ']')
+					close = q;
+			if (!close)
+				return fail(d, "a [section] header is not closed");
+			const unsigned char *name = b + 1;
+			size_t len = (size_t)(close - name);
+			if (len == 0)
+				return fail(d, "a section has no name");
+			if (same(name, len, (const unsigned char *)"DEFAULT", 7)) {
+				section = DEFAULT_SECTION;
+				continue;
+			}
+			section = NONE;
+			for (size_t i = 0; i < d->count && section == NONE; i++)
+				if (d->entries[i].is_section &&
+				    same(d->entries[i].name, d->entries[i].name_len, name, len))
+					section = i;
+			if (section != NONE)
+				continue;
+			struct entry sec = { .name = name, .name_len = len, .is_section = true };
+			if (!add(d, sec))
+				return false;
+			section = d->count - 1;
+			continue;
+		}
+		if (*b == '"' || *b == '`')
+			return fail(d, "an option name is quoted");
+		const unsigned char *delim = b;
+		while (delim < e && *delim != '=' && *delim != ':')
+			delim++;
+		if (delim == e)
+			return fail(d, "neither a [section] header nor a name = value option");
+		const unsigned char *nb = b, *ne = delim;
+		strip_as(d, &nb, &ne);
+		if (nb == ne)
+			return fail(d, "an option has no name");
+		struct entry opt = {
+			.name = nb, .name_len = (size_t)(ne - nb), .section = section,
+			.value = delim + 1, .value_len = (size_t)(e - delim - 1),
+		};
+		if (!skip_go_value_lines(d, &opt) || !add(d, opt))
+			return false;
 	}
 	return true;
 }
@@ -290,16 +426,66 @@ static bool value(struct ini *d, const struct entry *o, char *out, size_t cap, s
 	return true;
 }
 
-enum conf_result ini_get(const char *text, size_t len, const char *section,
-                         const char *option, char *out, size_t out_size,
-                         size_t *out_len, char *why, size_t why_size)
+/* go-ini's hasSurroundedQuote: `q` first and last, and nowhere between. */
+static bool surrounded(const unsigned char *b, const unsigned char *e, unsigned char q)
 {
-	struct ini d = {
-		.p = (const unsigned char *)text,
-		.end = (const unsigned char *)text + len,
-		.why = why,
-		.why_size = why_size,
-	};
+	if (e - b < 2 || b[0] != q || e[-1] != q)
+		return false;
+	return memchr(b + 1, q, (size_t)(e - b - 2)) == NULL;
+}
+
+/* The option's value as go-ini's readValue and Key.String return it. */
+static bool go_value(struct ini *d, const struct entry *o, char *out, size_t cap, size_t *len)
+{
+	const unsigned char *v = o->value, *e = v + o->value_len;
+	*len = 0;
+	if (o->continues)
+		return fail(d, "the value goes on over several lines");
+	while (v < e && go_space(*v))
+		v++;
+	size_t q = go_quote(d, v, e);
+	if (q) {
+		const unsigned char *close = last_quote(v, q, v + q, e);
+		if (!append(d, out, cap, len, v + q, (size_t)(close - v - q)))
+			return false;
+	} else {
+		const unsigned char *x = e;
+		strip_as(d, &v, &x);
+		const unsigned char *hash = v;
+		while (hash < x && *hash != '#' && *hash != ';')
+			hash++;
+		if (hash < x) { /* an inline comment */
+			x = hash;
+			strip_as(d, &v, &x);
+		}
+		if (surrounded(v, x, '\'') || surrounded(v, x, '"')) {
+			v++;
+			x--;
+		}
+		if (!append(d, out, cap, len, v, (size_t)(x - v)))
+			return false;
+	}
+	/* Key.String's transformValue replaces %(name)s (up to 99 times) */
+	for (size_t i = 0; i + 1 < *len; i++) {
+		if (out[i] != '%' || out[i + 1] != '(')
+			continue;
+		size_t j = i + 2;
+		while (j < *len && out[j] != ')')
+			j++;
+		if (j > i + 2 && j + 1 < *len && out[j + 1] == 's')
+			return fail(d, "the value holds a %(name)s reference, which go-ini replaces");
+	}
+	if (memchr(out, '\0', *len))
+		return fail(d, "the value holds a NUL character");
+	return true;
+}
+
+static enum conf_result get(struct ini d, const char *section, const char *option,
+                            char *out, size_t out_size, size_t *out_len)
+{
+	char *why = d.why;
+	size_t why_size = d.why_size;
+	const unsigned char *text = d.p;
 	enum conf_result result = CONF_MALFORMED;
 	size_t sec, opt;
 
@@ -316,7 +502,7 @@ enum conf_result ini_get(const char *text, size_t len, const char *section,
 		fail(&d, "out of memory");
 		return CONF_MALFORMED;
 	}
-	if (!check_text(&d) || !parse(&d))
+	if (!check_text(&d) || !(d.go ? parse_go(&d) : parse(&d)))
 		goto done;
 	d.line = 0;
 	if (!find_section(&d, section, &sec))
@@ -327,7 +513,9 @@ enum conf_result ini_get(const char *text, size_t len, const char *section,
 	}
 	if (!find_option(&d, sec, option, &opt))
 		goto done;
-	if (opt == NONE && sec != DEFAULT_SECTION && !find_option(&d, DEFAULT_SECTION, option, &opt))
+	/* configparser's sections inherit DEFAULT; go-ini's do not */
+	if (opt == NONE && !d.go && sec != DEFAULT_SECTION &&
+	    !find_option(&d, DEFAULT_SECTION, option, &opt))
 		goto done;
 	if (opt == NONE) {
 		result = CONF_ABSENT;
@@ -335,9 +523,10 @@ enum conf_result ini_get(const char *text, size_t len, const char *section,
 	}
 	/* Say which line the value starts on. */
 	d.line = 1;
-	for (const unsigned char *q = (const unsigned char *)text; q < d.entries[opt].value; q++)
-		d.line += *q == '\n' || (*q == '\r' && (q + 1 == d.end || q[1] != '\n'));
-	if (value(&d, &d.entries[opt], out, out_size - 1, out_len)) {
+	for (const unsigned char *q = text; q < d.entries[opt].value; q++)
+		d.line += *q == '\n' || (!d.go && *q == '\r' && (q + 1 == d.end || q[1] != '\n'));
+	if (d.go ? go_value(&d, &d.entries[opt], out, out_size - 1, out_len)
+	         : value(&d, &d.entries[opt], out, out_size - 1, out_len)) {
 		out[*out_len] = '\0';
 		result = CONF_FOUND;
 	}
@@ -348,4 +537,36 @@ done:
 		*out_len = 0;
 	}
 	return result;
+}
+
+enum conf_result ini_get(const char *text, size_t len, const char *section,
+                         const char *option, char *out, size_t out_size,
+                         size_t *out_len, char *why, size_t why_size)
+{
+	struct ini d = {
+		.p = (const unsigned char *)text,
+		.end = (const unsigned char *)text + len,
+		.why = why,
+		.why_size = why_size,
+	};
+	return get(d, section, option, out, out_size, out_len);
+}
+
+enum conf_result go_ini_get(const char *text, size_t len, bool continuation,
+                            const char *section, const char *option, char *out,
+                            size_t out_size, size_t *out_len, char *why,
+                            size_t why_size)
+{
+	static const char bom[] = "\xEF\xBB\xBF";
+	struct ini d = {
+		.p = (const unsigned char *)text,
+		.end = (const unsigned char *)text + len,
+		.why = why,
+		.why_size = why_size,
+		.go = true,
+		.continuation = continuation,
+	};
+	if (len >= 3 && memcmp(text, bom, 3) == 0)
+		d.p += 3;
+	return get(d, section, option, out, out_size, out_len);
 }

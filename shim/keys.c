@@ -30,6 +30,7 @@ struct outside {
 	bool present;
 	enum source_kind kind;
 	const char *source; /* NAME_FILE's path, "the environment", the service's file */
+	const char *suffix; /* SOURCE_FILE_VAR: "_FILE", or the service's own twin */
 	size_t len;
 	char text[KEY_TEXT_MAX + 1];
 };
@@ -67,13 +68,13 @@ static const char *env_value(const char *variable)
 	return value && *value ? value : NULL;
 }
 
-/* NAME_FILE: the file's contents, symlinks followed (Kubernetes secrets). */
-static bool from_file_var(struct resolver *r, const struct key_spec *spec,
-                          struct outside *out)
+/* VARIABLE (NAME_FILE or the service's own twin of it): the file's
+ * contents, symlinks followed (Kubernetes secrets). */
+static bool read_file_variable(const struct key_spec *spec, const char *suffix,
+                               struct outside *out)
 {
-	(void)r;
 	char variable[KEY_NAME_MAX + 16], wanted[128];
-	variable_name(variable, spec, "_FILE");
+	variable_name(variable, spec, suffix);
 	const char *path = env_value(variable);
 	if (!path)
 		return false;
@@ -94,7 +95,32 @@ static bool from_file_var(struct resolver *r, const struct key_spec *spec,
 		die(EX_DATAERR, "%s=%s: not %s; fix the secret", variable, shown, wanted);
 	close(fd);
 	out->source = path;
+	out->suffix = suffix;
 	return true;
+}
+
+/* NAME_FILE. */
+static bool from_file_var(struct resolver *r, const struct key_spec *spec,
+                          struct outside *out)
+{
+	(void)r;
+	return read_file_variable(spec, "_FILE", out);
+}
+
+/* The service's own NAME_FILE (Grafana's image: NAME__FILE), which it
+ * refuses beside NAME, as keyshim does. */
+static bool from_service_file_var(struct resolver *r, const struct key_spec *spec,
+                                  struct outside *out)
+{
+	(void)r;
+	const char *suffix = spec->own.conf ? spec->own.conf->file_suffix : NULL;
+	if (!suffix)
+		return false;
+	char variable[KEY_NAME_MAX + 16];
+	variable_name(variable, spec, suffix);
+	if (env_value(variable) && env_value(spec->name))
+		die(EX_USAGE, "both %s and %s are set; unset one of them", spec->name, variable);
+	return read_file_variable(spec, suffix, out);
 }
 
 /* NAME from the environment. */
@@ -199,6 +225,7 @@ static const struct {
 	source_reader read;
 } sources[] = {
 	{ SOURCE_FILE_VAR, from_file_var },
+	{ SOURCE_FILE_VAR, from_service_file_var },
 	{ SOURCE_ENV, from_environment },
 	{ SOURCE_ALIAS, from_alias },
 	{ SOURCE_SERVICE_CONF, from_service_conf },
@@ -301,7 +328,7 @@ static void removal_hint(const struct key_spec *spec, const struct outside *give
 {
 	switch (given->kind) {
 	case SOURCE_FILE_VAR:
-		snprintf(out, size, "unset %s_FILE", spec->name);
+		snprintf(out, size, "unset %s%s", spec->name, given->suffix);
 		return;
 	case SOURCE_ENV:
 		snprintf(out, size, "unset %s", spec->name);
@@ -378,6 +405,49 @@ static void set_path(struct resolver *r, const struct key_spec *spec)
 	snprintf(r->path, sizeof r->path, "%s/%s", r->dir->path, spec->name);
 }
 
+/* No key anywhere, and the service falls back to a value published in its
+ * source (struct silent_default): where its data exists, the data was
+ * encrypted with that value. Refuse, or with --adopt-published take that
+ * value as the key's outside value, to be adopted; a fresh volume gets a
+ * new key as usual. */
+static void take_silent_default(struct resolver *r, const struct key_spec *spec,
+                                struct outside *given)
+{
+	const struct silent_default *silent = spec->own.conf ? spec->own.conf->silent : NULL;
+	if (!silent || strcmp(silent->name, spec->name) != 0)
+		return;
+	/* paths, not secrets; static: the -g stack wipe and small stacks
+	 * (README, Threat model) want keyshim's frames small */
+	static char where_data[PATH_MAX + 64], data[3 * PATH_MAX];
+	char fp[FINGERPRINT_SIZE];
+	if (svcconf_data_elsewhere(spec->own.conf, r->reader, where_data, sizeof where_data))
+		/* a database keyshim cannot look into may hold the data */
+		snprintf(data, sizeof data,
+		         "%s, so the data may be in a database keyshim cannot see (if it is new, give it a new key yourself, in %s_FILE or %s)",
+		         where_data, spec->name, r->path);
+	else if (svcconf_data_exists(silent, r->reader, where_data, sizeof where_data))
+		snprintf(data, sizeof data, "%s exists", where_data);
+	else
+		return;
+	size_t len = strlen(silent->value);
+	fingerprint(silent->value, len, fp);
+	const char *where = published_value_source(spec->name, fp);
+	if (!where) /* every silent default is in the published table */
+		die(EX_SOFTWARE, "%s: its service's default is not in the published table", spec->name);
+	if (!r->policy->adopt_published)
+		die(EX_CONFIG,
+		    "%s: %s, and no key is set (not in %s, %s_FILE, %s or the service's %s): the service then uses the one published in %s (%s), and what it stored is encrypted with it; a new key would lose that: set %s to the key the data was encrypted with, or pass --adopt-published to keep the published one",
+		    spec->name, data, r->path, spec->name, spec->name, spec->own.conf->label, where,
+		    fp, spec->name);
+	memcpy(given->text, silent->value, len + 1);
+	given->len = len;
+	given->source = where;
+	given->kind = SOURCE_SERVICE_CONF;
+	given->present = true;
+	log_warn("%s: %s, and no key is set: keeping the key published in %s (%s), as --adopt-published says, so that the data stays readable; anyone can decrypt it: %s",
+	         spec->name, data, where, fp, silent->rotate);
+}
+
 /* First pass, nothing written: take what exists (the key file, NAME_FILE)
  * and refuse every mistake, so that a refusal never leaves half a set.
  * Returns true when the key still has to be adopted or created. */
@@ -393,14 +463,17 @@ static bool resolve_without_writing(struct resolver *r, struct key *key,
 		use_stored(r, key, given);
 	else if (given->present && given->kind == SOURCE_FILE_VAR)
 		set_key(key, KEY_FROM_FILE_VAR, given->source, given->text, given->len);
-	else if (r->policy->read_only)
-		return false;
-	else if (r->policy->no_create && !given->present)
-		die(EX_CONFIG,
-		    "%s: missing, and --no-create forbids a new key; restore %s from a backup (data encrypted with the old key needs it)",
-		    spec->name, r->path);
-	else
+	else {
+		if (!given->present) /* refused, or given the published value to adopt */
+			take_silent_default(r, spec, given);
+		if (r->policy->read_only)
+			return false;
+		if (r->policy->no_create && !given->present)
+			die(EX_CONFIG,
+			    "%s: missing, and --no-create forbids a new key; restore %s from a backup (data encrypted with the old key needs it)",
+			    spec->name, r->path);
 		return true;
+	}
 	return false;
 }
 

@@ -4,11 +4,15 @@
  *   1. the key file DIR/NAME: once there, it is the key;
  *   2. outside values, walked in order, the first present one counting:
  *      NAME_FILE's contents (a mounted secret; nothing written),
+ *      the service's own twin of NAME_FILE (Grafana's NAME__FILE), the same,
  *      NAME from the environment,
  *      the service's own configuration file (preset keys: config.json,
  *      airflow.cfg), read only;
  *      NAME_CMD / NAME_SECRET (Airflow): keyshim cannot run them, and its
  *      NAME would shadow them, so their presence is a refusal.
+ * Where none is there and the service's data exists while the service falls
+ * back to a value published in its source (struct silent_default), that
+ * value is refused, or adopted with --adopt-published.
  * An outside value and a different key file are a conflict (refused unless
  * --on-conflict picks one); an outside value alone is adopted (published
  * in DIR) unless it came from NAME_FILE; nothing at all: a new key.

@@ -15,8 +15,10 @@
 #define KEY_NAME_MAX 128
 #define KEYS_MAX 64
 
-/* A configuration file where a service keeps keys of its own. */
-enum conf_syntax { CONF_JSON, CONF_INI };
+/* A configuration file where a service keeps keys of its own. CONF_INI:
+ * configparser (Airflow); CONF_GO_INI: go-ini's defaults (Grafana);
+ * CONF_GO_INI_FLAT: go-ini without continuation lines (Gitea). */
+enum conf_syntax { CONF_JSON, CONF_INI, CONF_GO_INI, CONF_GO_INI_FLAT };
 struct conf_place {
 	const char *variable; /* NULL: `path` alone; else $variable + path */
 	const char *path;
@@ -30,6 +32,33 @@ struct unreadable_keys {
 	const char *what;     /* what the service keeps there */
 	const char *fix;      /* what the operator does instead */
 };
+/* A key the service falls back to without a word when none is set
+ * anywhere: a value published in its own source (Grafana's defaults.ini,
+ * Gitea's setting/security.go). Where the service's data already exists,
+ * it was encrypted with that value, and a new key would lose it: keyshim
+ * refuses, or with --adopt-published keeps the value (keys.c). The value
+ * is public; keyshim writes it only into the key file, never prints it. */
+/* A setting that keeps the service's data where keyshim cannot look (a
+ * database server): $variable, else [section] option of the service's own
+ * file; set (not empty) to anything but `local`, the data may exist. */
+struct data_setting {
+	const char *variable;
+	const char *section, *option;
+	const char *local;              /* the value that keeps it in `data`; NULL: none does */
+	/* the variable moves data[]'s place itself: when it is set, the file's
+	 * option is overridden and does not count */
+	bool variable_is_place;
+};
+struct silent_default {
+	const char *name;               /* the key's NAME */
+	const char *value;
+	/* the service's data: $variable + path, the first whose variable is
+	 * set (as conf_place); anything there means data exists */
+	struct conf_place data[2];
+	struct data_setting elsewhere[4];
+	const char *rotate;             /* how to move to a new key with the service's own tool */
+};
+
 struct service_conf {
 	const char *label;              /* "config.json": names the file in lists */
 	enum conf_syntax syntax;
@@ -40,6 +69,14 @@ struct service_conf {
 	bool node_red_reading;
 	const char *instead[2];         /* files beside it the service reads when it is missing */
 	struct unreadable_keys unreadable[2];
+	/* The service's own twin of NAME_FILE for its keys: NAME + this
+	 * (Grafana's image reads GF_..._KEY__FILE), read like NAME_FILE and
+	 * removed from the service's environment; NULL: none. */
+	const char *file_suffix;
+	const struct silent_default *silent; /* a key it uses when none is set, or NULL */
+	/* INI: [section] FIELD + this holds a file: URI of a file whose
+	 * trimmed contents are the key (Gitea's SECRET_KEY_URI); NULL: none */
+	const char *uri_suffix;
 };
 
 /* What a key protects: stored data (lose the key, lose the data), or only

@@ -239,6 +239,109 @@ static const struct key_spec rails_keys[] = {
 static const struct key_spec laravel_keys[] = {
 	{ "APP_KEY", FORMAT_LARAVEL, 32, ACCEPT_LARAVEL, KEY_CLASS_DATA, NO_OWN },
 };
+
+/* ---- issue 13: Grafana (one block) ----
+ * grafana/grafana conf/defaults.ini (main, read 2026-11; commented out
+ * in conf/sample.ini too): [security] secret_key =
+ * SW2YcwTIb9zpOOhoPsMm, used whenever nothing else sets it. pkg/setting/setting.go loadConfiguration:
+ * defaults.ini, then --config (the image: $GF_PATHS_CONFIG, default
+ * /etc/grafana/grafana.ini; the packages: /etc/grafana/grafana.ini), whose
+ * empty values are skipped; then GF_SECURITY_SECRET_KEY (applyEnvVariable-
+ * Overrides, non-empty only); then expanders.go replaces ${VAR},
+ * $__env{..}, $__file{..}, $__vault{..} in every value. Files are read by
+ * go-ini (ini.Load, its defaults). packaging/docker/run.sh turns every
+ * GF_*__FILE into the variable without __FILE ($(cat FILE): trailing
+ * newlines dropped) and stops when both are set. pkg/services/encryption
+ * (PBKDF2-SHA256 of secret_key, 10000 rounds, 32 bytes, into AES-CFB or
+ * AES-GCM) and the envelope encryption of secrets (data source passwords,
+ * alerting contact points, plugin secrets) make it a data key. Its data is
+ * $GF_PATHS_DATA/grafana.db (the image: /var/lib/grafana; the packages'
+ * DATA_DIR too). `grafana cli admin secrets-migration` (re-encrypt,
+ * re-encrypt-data-keys, rollback) works under the current key only: no
+ * tool moves the data to a new secret_key. */
+static const struct silent_default grafana_default = {
+	.name = "GF_SECURITY_SECRET_KEY",
+	.value = "SW2YcwTIb9zpOOhoPsMm",
+	.data = { { "GF_PATHS_DATA", "/grafana.db" }, { NULL, "/var/lib/grafana/grafana.db" } },
+	/* pkg/services/sqlstore/database_config.go readConfig: [database] url,
+	 * whose scheme is the type, else type (defaults.ini: sqlite3): MySQL
+	 * and PostgreSQL keep the data in a server keyshim cannot look into;
+	 * [database] path (defaults.ini: grafana.db, in the data path) moves
+	 * the SQLite file; [paths] data in grafana.ini moves the data path
+	 * unless GF_PATHS_DATA, which wins, is set */
+	.elsewhere = { { "GF_DATABASE_URL", "database", "url", NULL, false },
+	               { "GF_DATABASE_TYPE", "database", "type", "sqlite3", false },
+	               { "GF_DATABASE_PATH", "database", "path", "grafana.db", false },
+	               { "GF_PATHS_DATA", "paths", "data", NULL, true } },
+	.rotate = "Grafana has no command that moves its secrets to a new secret_key (`grafana cli admin secrets-migration re-encrypt` and `re-encrypt-data-keys` work under the current one): keep grafana.db and its backups private",
+};
+
+static const struct service_conf grafana_ini = {
+	.label = "grafana.ini", .syntax = CONF_GO_INI,
+	.places = { { "GF_PATHS_CONFIG", "" }, { NULL, "/etc/grafana/grafana.ini" } },
+	.file_suffix = "__FILE",
+	.silent = &grafana_default,
+};
+
+static const struct key_spec grafana_keys[] = {
+	{ "GF_SECURITY_SECRET_KEY", FORMAT_BASE64, 32, ACCEPT_GRAFANA, KEY_CLASS_DATA,
+	  { &grafana_ini, "security", "secret_key", false, NULL, NULL } },
+};
+/* ---- end of issue 13's Grafana ---- */
+
+/* ---- issue 13: Gitea and Forgejo (one block) ----
+ * go-gitea/gitea modules/setting/security.go loadSecurityFrom (Forgejo's is
+ * the same): SECRET_KEY comes from [security] SECRET_KEY_URI or SECRET_KEY
+ * (loadSecret), and when both are empty Gitea uses "!#@FDEWREWR&*(" without
+ * a word ("until it supports rotating an existing secret key", issue
+ * 16832); the web installer writes generate.NewSecretKey() into app.ini
+ * instead. It encrypts two-factor secrets, LDAP bind passwords, mirror
+ * credentials and Actions secrets: data. Installed is [security]
+ * INSTALL_LOCK (docker/root/etc/s6/gitea/setup sets it in app.ini from
+ * the environment; environment-to-ini from GITEA__security__INSTALL_LOCK).
+ * app.ini: $GITEA_APP_INI (the rootless image: /etc/gitea/app.ini), else
+ * $GITEA_CUSTOM/conf/app.ini (the image: GITEA_CUSTOM=/data/gitea), read
+ * by go-ini with IgnoreContinuation (setting/config_provider.go). The
+ * images' environment-to-ini (setting/config_env.go) writes every
+ * GITEA__section__KEY, section lower-cased, into app.ini at each start,
+ * and reads GITEA__section__KEY__FILE (one trailing newline dropped).
+ * On start with INSTALL_LOCK, Gitea itself writes INTERNAL_TOKEN
+ * (generate.NewInternalToken, a JWT), [oauth2] JWT_SECRET and [server]
+ * LFS_JWT_SECRET (NewJwtSecret: base64.RawURLEncoding of 32 bytes,
+ * DecodeJwtSecretBase64 wants exactly 32) into app.ini when they are
+ * missing: the own sources keyshim adopts; they only sign tokens. */
+static const struct silent_default gitea_default = {
+	.name = "GITEA__security__SECRET_KEY",
+	.value = "!#@FDEWREWR&*(",
+	.data = { { NULL, "/data/gitea/gitea.db" } },
+	.elsewhere = { { "GITEA__security__INSTALL_LOCK", "security", "INSTALL_LOCK", "false", false } },
+	.rotate = "Gitea has no command that moves its data to a new SECRET_KEY (go-gitea/gitea issue 16832): keep its database and its backups private",
+};
+
+static const struct service_conf gitea_app_ini = {
+	.label = "app.ini", .syntax = CONF_GO_INI_FLAT,
+	.places = { { "GITEA_APP_INI", "" }, { "GITEA_CUSTOM", "/conf/app.ini" },
+	            { NULL, "/data/gitea/conf/app.ini" } },
+	.file_suffix = "__FILE",
+	.silent = &gitea_default,
+	.uri_suffix = "_URI", /* loadSecret: SECRET_KEY_URI, INTERNAL_TOKEN_URI, JWT_SECRET_URI, LFS_JWT_SECRET_URI */
+};
+
+/* GITEA__SECURITY__SECRET_KEY and the like name the same option: read
+ * after the preset's spelling and exported too (key_origin.alias). */
+#define GITEA(section, option, upper) { &gitea_app_ini, section, option, false, NULL, upper }
+
+static const struct key_spec gitea_keys[] = {
+	{ "GITEA__security__SECRET_KEY", FORMAT_BASE64, 48, ACCEPT_LINE, KEY_CLASS_DATA,
+	  GITEA("security", "SECRET_KEY", "GITEA__SECURITY__SECRET_KEY") },
+	{ "GITEA__security__INTERNAL_TOKEN", FORMAT_BASE64URL_RAW, 48, ACCEPT_LINE, KEY_CLASS_SESSION,
+	  GITEA("security", "INTERNAL_TOKEN", "GITEA__SECURITY__INTERNAL_TOKEN") },
+	{ "GITEA__oauth2__JWT_SECRET", FORMAT_BASE64URL_RAW, 32, ACCEPT_CANONICAL, KEY_CLASS_SESSION,
+	  GITEA("oauth2", "JWT_SECRET", "GITEA__OAUTH2__JWT_SECRET") },
+	{ "GITEA__server__LFS_JWT_SECRET", FORMAT_BASE64URL_RAW, 32, ACCEPT_CANONICAL, KEY_CLASS_SESSION,
+	  GITEA("server", "LFS_JWT_SECRET", "GITEA__SERVER__LFS_JWT_SECRET") },
+};
+/* ---- end of issue 13's Gitea ---- */
 /* ---- end of issue 13's presets ---- */
 
 struct preset {
@@ -267,6 +370,8 @@ static const struct preset presets[] = {
 	PRESET("django", django_keys),
 	PRESET("rails", rails_keys),
 	PRESET("laravel", laravel_keys),
+	PRESET("grafana", grafana_keys), /* issue 13: Grafana */
+	PRESET("gitea", gitea_keys),     /* issue 13: Gitea, Forgejo */
 };
 
 #define PRESET_COUNT (sizeof presets / sizeof presets[0])
@@ -294,6 +399,10 @@ static const struct published {
 	{ "ENCRYPTION_KEY", "de4d7977bd8b8493", "Langfuse's docker-compose.yml" },
 	{ "SALT", "ab9af53207fb0666", "Langfuse's docker-compose.yml" },
 	{ "NEXTAUTH_SECRET", "2f82fdfd4ff63e23", "Langfuse's docker-compose.yml" },
+	/* issue 13: Grafana (its silent default, see grafana_default) */
+	{ "GF_SECURITY_SECRET_KEY", "ab20e919541fb0ce", "Grafana's conf/defaults.ini" },
+	/* issue 13: Gitea (its silent default, see gitea_default) */
+	{ "GITEA__security__SECRET_KEY", "b343b19307d174cd", "Gitea's modules/setting/security.go" },
 };
 
 const char *published_value_source(const char *name, const char *fp)

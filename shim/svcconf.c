@@ -28,20 +28,32 @@ struct loaded {
 static struct loaded loaded[4];
 static size_t loaded_count;
 
+/* The paths of the files that file: URIs named: keys' sources, named in
+ * the log after the configuration files are forgotten; not secret. */
+static char *uri_paths[KEYS_MAX];
+static size_t uri_path_count;
+
 /* The first place whose variable is set (or that needs none). */
-static void find_path(const struct service_conf *conf, char *path, size_t size)
+static void find_place(const struct conf_place *places, size_t count, const char *label,
+                       char *path, size_t size)
 {
-	for (size_t i = 0; i < sizeof conf->places / sizeof conf->places[0]; i++) {
-		const struct conf_place *place = &conf->places[i];
+	for (size_t i = 0; i < count; i++) {
+		const struct conf_place *place = &places[i];
 		const char *base = place->variable ? getenv(place->variable) : "";
 		if (!place->path || !base || (place->variable && !*base))
 			continue;
 		if ((size_t)snprintf(path, size, "%s%s", base, place->path) >= size)
 			die(EX_CONFIG, "%s: the path of the service's %s is too long",
-			    place->variable, conf->label);
+			    place->variable, label);
 		return;
 	}
-	die(EX_SOFTWARE, "no place for %s", conf->label); /* the last never needs a variable */
+	die(EX_SOFTWARE, "no place for %s", label); /* the last never needs a variable */
+}
+
+static void find_path(const struct service_conf *conf, char *path, size_t size)
+{
+	find_place(conf->places, sizeof conf->places / sizeof conf->places[0], conf->label,
+	           path, size);
 }
 
 /* Set the file-system ids (and groups) to the reader's, or back to ours. */
@@ -57,29 +69,35 @@ static void become(uid_t uid, gid_t gid, int count, const gid_t *groups)
 		die(EX_NOPERM, "cannot take uid %u's file-system ids", (unsigned)uid);
 }
 
-/* open(2) as the service's user when keyshim is root for someone else, so
- * the path and any symlink in it are resolved with that user's rights. */
-static int open_as(const struct run_as *reader, const char *path)
+/* open(2), or lstat(2) when st is given, as the service's user when
+ * keyshim is root for someone else, so the path and any symlink in it are
+ * resolved with that user's rights. */
+static int as_reader(const struct run_as *reader, const char *path, struct stat *lst)
 {
 	int flags = O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC;
 	if (!reader->change)
-		return open(path, flags);
+		return lst ? lstat(path, lst) : open(path, flags);
 	/* Nothing there at all (the usual case in an init container): no need
 	 * to take the user's ids, which needs SETUID and SETGID. Whether a
 	 * path exists is all root learns here; the file is read as the user. */
 	struct stat st;
-	if (stat(path, &st) != 0 && (errno == ENOENT || errno == ENOTDIR))
+	if ((lst ? lstat(path, &st) : stat(path, &st)) != 0 && (errno == ENOENT || errno == ENOTDIR))
 		return -1;
 	gid_t saved[RUN_AS_GROUPS_MAX];
 	int saved_count = getgroups(RUN_AS_GROUPS_MAX, saved);
 	if (saved_count < 0)
 		die(EX_OSERR, "cannot read keyshim's own groups: %s", strerror(errno));
 	become(reader->uid, reader->gid, reader->group_count, reader->groups);
-	int fd = open(path, flags);
+	int fd = lst ? lstat(path, lst) : open(path, flags);
 	int err = errno;
 	become(geteuid(), getegid(), saved_count, saved);
 	errno = err;
 	return fd;
+}
+
+static int open_as(const struct run_as *reader, const char *path)
+{
+	return as_reader(reader, path, NULL);
 }
 
 static void read_file(const struct run_as *reader, struct loaded *file)
@@ -213,11 +231,15 @@ static bool get_value(const struct loaded *file, const char *section, const char
                       char *text, size_t *len)
 {
 	char why[256] = "";
-	enum conf_result found = file->conf->syntax == CONF_JSON
+	enum conf_syntax syntax = file->conf->syntax;
+	enum conf_result found = syntax == CONF_JSON
 	    ? json_get_string(file->text, file->len, option, text, KEY_TEXT_MAX + 1,
 	                      len, why, sizeof why)
-	    : ini_get(file->text, file->len, section, option, text,
-	              KEY_TEXT_MAX + 1, len, why, sizeof why);
+	    : syntax == CONF_INI
+	    ? ini_get(file->text, file->len, section, option, text,
+	              KEY_TEXT_MAX + 1, len, why, sizeof why)
+	    : go_ini_get(file->text, file->len, syntax == CONF_GO_INI, section, option,
+	                 text, KEY_TEXT_MAX + 1, len, why, sizeof why);
 	if (found == CONF_MALFORMED)
 		die(EX_DATAERR, "%s: cannot read %s%s%s%s from the service's %s: %s; fix the file (keyshim never changes it)",
 		    file->path, section ? "[" : "", section ? section : "",
@@ -244,6 +266,70 @@ static void refuse_indirect_options(const struct loaded *file, const char *secti
 	}
 }
 
+/* [section] FIELD_URI = file:PATH (Gitea's loadSecret): the file's
+ * contents, whitespace trimmed, are the key; beside FIELD, or empty, or
+ * unreadable, the service refuses to start, and so does keyshim. Only a
+ * plain absolute path is taken (no %-escapes, query or host). */
+static bool from_uri(const struct run_as *reader, const struct loaded *file,
+                     const char *section, const struct key_spec *spec, bool found,
+                     char *text, size_t *len, const char **path)
+{
+	/* static, as every big buffer here: small stacks (README, Threat model) */
+	static char uri[KEY_TEXT_MAX + 1], raw[KEY_TEXT_MAX + 64];
+	char option[KEY_NAME_MAX + 16];
+	size_t uri_len = 0;
+	snprintf(option, sizeof option, "%s%s", spec->own.field, file->conf->uri_suffix);
+	if (!get_value(file, section, option, uri, &uri_len) || uri_len == 0)
+		return found;
+	if (found)
+		die(EX_CONFIG, "%s: [%s] %s and %s are both set, which the service refuses; remove one",
+		    file->path, section, spec->own.field, option);
+	const char *target = strncmp(uri, "file://", 7) == 0 ? uri + 7
+	                   : strncmp(uri, "file:", 5) == 0 ? uri + 5 : NULL;
+	if (!target || target[0] != '/' ||
+	    strspn(target, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-/") !=
+	        strlen(target))
+		die(EX_DATAERR, "%s: [%s] %s is not a file: URI of a plain absolute path, the only kind keyshim reads; give the key in %s_FILE instead",
+		    file->path, section, option, spec->name);
+	int fd = open_as(reader, target);
+	if (fd < 0)
+		die(errno == ENOENT ? EX_CONFIG : exit_code_for_errno(errno),
+		    "%s: cannot open the file [%s] %s names, %s, as uid %u: %s", file->path, section,
+		    option, target, (unsigned)reader->uid, strerror(errno));
+	struct stat st;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+		die(EX_NOPERM, "%s: the file [%s] %s names is not a regular file", target, section, option);
+	size_t got = 0;
+	for (;;) {
+		ssize_t n = read(fd, raw + got, sizeof raw - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			die(EX_IOERR, "%s: cannot read: %s", target, strerror(errno));
+		if (n == 0 || (got += (size_t)n) == sizeof raw)
+			break;
+	}
+	close(fd);
+	size_t b = 0, e = got;
+	while (b < e && (raw[b] == ' ' || (raw[b] >= '\t' && raw[b] <= '\r')))
+		b++;
+	while (e > b && (raw[e - 1] == ' ' || (raw[e - 1] >= '\t' && raw[e - 1] <= '\r')))
+		e--;
+	if (got == sizeof raw || e == b || e - b > KEY_TEXT_MAX) {
+		sodium_memzero(raw, sizeof raw);
+		die(EX_DATAERR, "%s: the file [%s] %s names is %s; fix it", target, section, option,
+		    e == b ? "empty, which the service refuses" : "too long for a key");
+	}
+	memcpy(text, raw + b, e - b);
+	text[e - b] = '\0';
+	*len = e - b;
+	sodium_memzero(raw, sizeof raw);
+	if (uri_path_count == KEYS_MAX || !(uri_paths[uri_path_count] = strdup(target)))
+		die(EX_OSERR, "out of memory");
+	*path = uri_paths[uri_path_count++];
+	return true;
+}
+
 bool svcconf_lookup(const struct key_spec *spec, const char *section,
                     const struct run_as *reader, char *text, size_t *len,
                     const char **path)
@@ -259,11 +345,61 @@ bool svcconf_lookup(const struct key_spec *spec, const char *section,
 	file->checked = true;
 	if (file->text && own->cmd_secret && own->conf->syntax == CONF_INI)
 		refuse_indirect_options(file, section, spec);
+	if (file->text && own->conf->uri_suffix)
+		found = from_uri(reader, file, section, spec, found, text, len, path);
 	return found;
+}
+
+bool svcconf_data_exists(const struct silent_default *silent, const struct run_as *reader,
+                         char *path, size_t size)
+{
+	find_place(silent->data, sizeof silent->data / sizeof silent->data[0],
+	           "data", path, size);
+	/* lstat: the last component is never followed (a link there, even a
+	 * dangling one, counts as data: refusing is the safe answer) */
+	struct stat st;
+	if (as_reader(reader, path, &st) == 0)
+		return true;
+	if (errno == ENOENT || errno == ENOTDIR)
+		return false;
+	die(exit_code_for_errno(errno),
+	    "%s: cannot tell whether the service's data is there as uid %u: %s; make its directory readable by the service's user",
+	    path, (unsigned)reader->uid, strerror(errno));
+}
+
+bool svcconf_data_elsewhere(const struct service_conf *conf, const struct run_as *reader,
+                            char *what, size_t size)
+{
+	const struct silent_default *silent = conf->silent;
+	for (size_t i = 0; i < sizeof silent->elsewhere / sizeof silent->elsewhere[0]; i++) {
+		const struct data_setting *s = &silent->elsewhere[i];
+		static char text[KEY_TEXT_MAX + 1]; /* small stacks; wiped below */
+		size_t len = 0;
+		const char *value = s->variable ? getenv(s->variable) : NULL;
+		if (value && *value && s->variable_is_place) {
+			continue;
+		} else if (value && *value) {
+			snprintf(what, size, "%s is set", s->variable);
+		} else if (s->option) {
+			struct loaded *file = load(conf, reader);
+			if (!file->text || !get_value(file, s->section, s->option, text, &len) || len == 0)
+				continue;
+			value = text;
+			snprintf(what, size, "%s: [%s] %s is set", file->path, s->section, s->option);
+		} else {
+			continue;
+		}
+		bool local = s->local && strcmp(value, s->local) == 0;
+		sodium_memzero(text, sizeof text);
+		if (!local)
+			return true;
+	}
+	return false;
 }
 
 void svcconf_forget(void)
 {
+	/* uri_paths stay: keys name them as their source until the exec */
 	for (size_t i = 0; i < loaded_count; i++) {
 		if (loaded[i].text) {
 			sodium_memzero(loaded[i].text, loaded[i].len);

@@ -29,6 +29,19 @@ bool svcconf_lookup(const struct key_spec *spec, const char *section,
                     const struct run_as *reader, char *text, size_t *len,
                     const char **path);
 
+/* Whether the service's data is there (silent->data, found as
+ * conf_place), seen as the service's user without following a link at its
+ * last component; *path names the place. Exits (EX_NOPERM, EX_IOERR) when
+ * that cannot be told. */
+bool svcconf_data_exists(const struct silent_default *silent, const struct run_as *reader,
+                         char *path, size_t size);
+
+/* Whether a setting of conf->silent->elsewhere keeps the service's data
+ * where keyshim cannot look; *what names it (never its value). Exits like
+ * svcconf_lookup when the service's file cannot be read or parsed. */
+bool svcconf_data_elsewhere(const struct service_conf *conf, const struct run_as *reader,
+                            char *what, size_t size);
+
 /* Wipe and free every file read. */
 void svcconf_forget(void);
 

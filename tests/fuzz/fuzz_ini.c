@@ -2,8 +2,11 @@
  * and option asked for and the room for the value; the rest is the
  * document. Whatever is found must be NUL-free, fit, carry nothing Airflow
  * would expand, and read back the same out of a fresh document written
- * the way configparser writes one; a refusal wipes the output. */
+ * the way configparser writes one; a refusal wipes the output. The same
+ * document goes through go_ini_get (go-ini's dialect, both ways): what it
+ * finds must be NUL-free and fit, and a plain value read back the same. */
 #include <assert.h>
+#include <stdbool.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +58,45 @@ static void check_found(const char *out, size_t len, size_t size)
 	free(again);
 }
 
+/* go-ini: a value with nothing go-ini would strip or read specially
+ * reads back the same from "[s]\no = VALUE\n". */
+static void check_go_found(const char *out, size_t len, size_t size, bool continuation)
+{
+	assert(len < size && out[len] == '\0' && strlen(out) == len);
+	if (len == 0 || strpbrk(out, "#;\n\\%\"'`") || out[0] == ' ' || out[0] == '\t' ||
+	    out[len - 1] == ' ' || out[len - 1] == '\t' || out[len - 1] == '\r' ||
+	    (unsigned char)out[len - 1] < 0x20)
+		return;
+	char *doc = malloc(len + 16), *again = malloc(len + 1), why[200];
+	assert(doc && again);
+	size_t n = (size_t)snprintf(doc, len + 16, "[s]\no = %s\n", out);
+	size_t again_len;
+	assert(go_ini_get(doc, n, continuation, "s", "o", again, len + 1, &again_len, why,
+	                  sizeof why) == CONF_FOUND);
+	assert(again_len == len && memcmp(again, out, len) == 0);
+	free(doc);
+	free(again);
+}
+
+static void check_go(const unsigned char *data, size_t size, const char *section,
+                     const char *option, size_t out_size, bool continuation)
+{
+	char *out = malloc(out_size), why[200];
+	size_t out_len;
+	enum conf_result r = go_ini_get((const char *)data, size, continuation, section, option,
+	                                out, out_size, &out_len, why, sizeof why);
+	if (r == CONF_FOUND) {
+		check_go_found(out, out_len, out_size, continuation);
+	} else if (r == CONF_ABSENT) {
+		assert(out_len == 0 && out[0] == '\0');
+	} else {
+		assert(r == CONF_MALFORMED && out_len == 0 && why[0] != '\0');
+		for (size_t i = 0; i < out_size; i++)
+			assert(out[i] == '\0');
+	}
+	free(out);
+}
+
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 {
 	if (size < 1 || sodium_init() < 0)
@@ -77,5 +119,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 	}
 	counts[r == CONF_FOUND ? 0 : r == CONF_ABSENT ? 1 : 2].count++;
 	free(out);
+	check_go(data + 1, size - 1, section, option, out_size, true);
+	check_go(data + 1, size - 1, section, option, out_size, false);
 	return 0;
 }

@@ -9,6 +9,7 @@
 #define KEYSHIM_FUZZ_NAIVE_H
 
 #include <stdio.h>
+#include <ctype.h>
 #include <string.h>
 
 #include "accept.h"
@@ -146,6 +147,23 @@ static inline int naive_accepts(int rule, int format, size_t bytes, const char *
 		if (len > 7 && memcmp(text, "base64:", 7) == 0)
 			return naive_base64(text + 7, len - 7, 1, naive_std_digit, &got) && got == 32;
 		return len == 32 && naive_one_line(text, len);
+	case ACCEPT_GRAFANA: /* \$(|__\w+){([^}]+)} nowhere, by brute force */
+		for (size_t i = 0; i < len; i++)
+			for (size_t j = i + 1; j < len; j++) {
+				int head = j == i + 1;
+				if (j >= i + 4 && text[i + 1] == '_' && text[i + 2] == '_') {
+					head = 1;
+					for (size_t k = i + 3; k < j; k++)
+						head &= isalnum((unsigned char)text[k]) || text[k] == '_';
+				}
+				if (text[i] != '$' || !head || text[j] != '{')
+					continue;
+				for (size_t k = j + 2; k < len; k++) {
+					if (text[k] == '}' && !memchr(text + j + 1, '}', k - j - 1))
+						return 0;
+				}
+			}
+		return naive_one_line(text, len);
 	default:
 		return 0;
 	}

@@ -1,7 +1,8 @@
 /* conffile-driver: runs json_get_string and ini_get over many documents
  * for tests/test_conffile.py, which compares the answers with Python's own
  * json and configparser. Reads records from stdin until its end:
- *   kind ('J' or 'I'), out_size (u32 LE), document length (u32 LE),
+ *   kind ('J', 'I', or 'G'/'g': go-ini with/without continuation lines),
+ *   out_size (u32 LE), document length (u32 LE),
  *   document, section length (u16 LE), section, name length (u16 LE), name
  * and writes one line per record: "F LEN FINGERPRINT", "A" or "M WHY".
  * A found value is shown as its fingerprint only, like everything keyshim
@@ -78,6 +79,9 @@ int main(void)
 		size_t out_len = 12345;
 		enum conf_result r = kind == 'J'
 			? json_get_string(doc, doc_len, name, out, out_size, &out_len, why, sizeof why)
+			: kind == 'G' || kind == 'g' /* go-ini: Grafana's, Gitea's */
+			? go_ini_get(doc, doc_len, kind == 'G', section, name, out, out_size,
+			             &out_len, why, sizeof why)
 			: ini_get(doc, doc_len, section, name, out, out_size, &out_len, why, sizeof why);
 		if (r == CONF_FOUND) {
 			char fp[FINGERPRINT_SIZE];
