@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "svcform.h"
+
 static const char *const rule_names[ACCEPT_COUNT] = {
 	[ACCEPT_CANONICAL] = "exact",
 	[ACCEPT_AES_BASE64] = "base64-aes",
@@ -17,6 +19,7 @@ static const char *const rule_names[ACCEPT_COUNT] = {
 	[ACCEPT_LINE_32] = "32-bytes",
 	[ACCEPT_HEX_32] = "hex-32",
 	[ACCEPT_LARAVEL] = "laravel",
+	[ACCEPT_NOT_REFERENCE] = "any-not-uri",
 };
 
 const char *accept_rule_name(enum accept_rule rule) { return rule_names[rule]; }
@@ -149,6 +152,11 @@ bool accept_value(enum accept_rule rule, enum key_format format, size_t bytes,
 		return is_hex_32(text, len);
 	case ACCEPT_LARAVEL:
 		return is_laravel_key(text, len);
+	case ACCEPT_NOT_REFERENCE: {
+		struct svcform_ref ref;
+		svcform_reference(text, len, &ref);
+		return is_line(text, len) && ref.kind == SVCFORM_PLAIN;
+	}
 	case ACCEPT_COUNT:
 		break;
 	}
@@ -192,6 +200,9 @@ void accept_describe(enum accept_rule rule, enum key_format format, size_t bytes
 		return;
 	case ACCEPT_LARAVEL:
 		snprintf(out, size, "an APP_KEY (base64: and base64 of 32 bytes, or 32 characters)");
+		return;
+	case ACCEPT_NOT_REFERENCE:
+		snprintf(out, size, "a secret (one line, not empty, not an env:// or file:// reference)");
 		return;
 	case ACCEPT_CANONICAL:
 	case ACCEPT_COUNT:

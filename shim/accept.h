@@ -23,6 +23,7 @@ enum accept_rule {
 	ACCEPT_LINE_32,     /* a single line of 32 bytes or more (Phoenix secret_key_base) */
 	ACCEPT_HEX_32,      /* 64 hex digits, either case: Node's Buffer.from(key, "hex") of 32 */
 	ACCEPT_LARAVEL,     /* "base64:" + standard base64 of 32 bytes, or 32 raw bytes */
+	ACCEPT_NOT_REFERENCE, /* a line the service does not read as env:// or file:// (authentik) */
 	ACCEPT_COUNT
 };
 

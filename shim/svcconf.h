@@ -29,6 +29,13 @@ bool svcconf_lookup(const struct key_spec *spec, const char *section,
                     const struct run_as *reader, char *text, size_t *len,
                     const char **path);
 
+/* The value in a file the service reads whole and trims (authentik's
+ * file:// reference), read as svcconf_lookup reads its files; `label`
+ * names it in messages. False when there is no such file; exits on one it
+ * cannot read or whose trimmed value it cannot be sure of (EX_DATAERR). */
+bool svcconf_read_whole(const char *path, const char *label, const struct run_as *reader,
+                        char *text, size_t *len);
+
 /* Wipe and free every file read. */
 void svcconf_forget(void);
 
