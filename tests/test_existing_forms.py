@@ -12,12 +12,15 @@ every value goes through ns.secret/ns.secret_file, so the leak check
 
 import base64
 import json
+import os
+import pathlib
 import secrets
 import subprocess
 
 import pytest
 
 from conftest import fingerprint, states
+from test_existing import shared_dir  # noqa: F401 (a fixture)
 from test_preset_consumers import django_signing
 
 EX_DATAERR, EX_CONFIG = 65, 78
@@ -307,3 +310,28 @@ def test_plausible_config_dir_file_plausible_would_refuse_is_refused(ns, tmp_pat
     (directory / SKB).write_text(content)
     result = refused(ns, "plausible", {"CONFIG_DIR": str(directory)}, EX_DATAERR)
     assert str(directory / SKB) in result.stderr
+
+
+# --- read as the service's user ---------------------------------------------------
+
+def test_authentik_file_reference_is_read_with_the_service_users_rights(ns, shared_dir):
+    """authentik opens the file as its own user: root with -u reads it with
+    that user's rights, so a file only root may read is refused (77) and its
+    key never reaches the volume; one the user may read is adopted."""
+    base = pathlib.Path(shared_dir)
+    mine, roots = b64(60), b64(60)
+    readable = ns.secret_file(base / "ak-user", mine)
+    os.chown(readable, 1001, 1001)
+    secret_dir = base / "root-only"
+    secret_dir.mkdir(mode=0o700)
+    root_only = ns.secret_file(secret_dir / "ak", roots)
+    for path, key, code in ((readable, mine, 0), (root_only, roots, 77)):
+        vol = ns.volume(f"v{code}")
+        result = ns.run(["-d", str(vol.mnt / "keys"), "-p", "authentik", "-u", "1001:1001",
+                         "--", "true"], volume=vol, env={AK: f"file://{path}"}, dir_option=False)
+        assert result.returncode == code, result.stderr
+        if code:
+            assert str(path) in result.stderr and vol.files() == []
+            assert fingerprint(key) not in result.stderr
+        else:
+            assert states(result.stderr)[AK] == ("adopted", fingerprint(key))
