@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "svcform.h"
+
 static const char *const rule_names[ACCEPT_COUNT] = {
 	[ACCEPT_CANONICAL] = "exact",
 	[ACCEPT_AES_BASE64] = "base64-aes",
@@ -18,6 +20,7 @@ static const char *const rule_names[ACCEPT_COUNT] = {
 	[ACCEPT_HEX_32] = "hex-32",
 	[ACCEPT_LARAVEL] = "laravel",
 	[ACCEPT_GRAFANA] = "grafana",
+	[ACCEPT_NOT_REFERENCE] = "any-not-uri",
 };
 
 const char *accept_rule_name(enum accept_rule rule) { return rule_names[rule]; }
@@ -184,6 +187,11 @@ bool accept_value(enum accept_rule rule, enum key_format format, size_t bytes,
 		return is_laravel_key(text, len);
 	case ACCEPT_GRAFANA:
 		return is_line(text, len) && !grafana_expands(text, len);
+	case ACCEPT_NOT_REFERENCE: {
+		struct svcform_ref ref;
+		svcform_reference(text, len, &ref);
+		return is_line(text, len) && ref.kind == SVCFORM_PLAIN;
+	}
 	case ACCEPT_COUNT:
 		break;
 	}
@@ -230,6 +238,9 @@ void accept_describe(enum accept_rule rule, enum key_format format, size_t bytes
 		return;
 	case ACCEPT_GRAFANA:
 		snprintf(out, size, "a secret (one line, not empty, without ${...} or $__NAME{...}, which Grafana would replace)");
+		return;
+	case ACCEPT_NOT_REFERENCE:
+		snprintf(out, size, "a secret (one line, not empty, not an env:// or file:// reference)");
 		return;
 	case ACCEPT_CANONICAL:
 	case ACCEPT_COUNT:

@@ -24,6 +24,7 @@ enum accept_rule {
 	ACCEPT_HEX_32,      /* 64 hex digits, either case: Node's Buffer.from(key, "hex") of 32 */
 	ACCEPT_LARAVEL,     /* "base64:" + standard base64 of 32 bytes, or 32 raw bytes */
 	ACCEPT_GRAFANA,     /* any non-empty single line without ${...} or $__NAME{...} (Grafana expands them) */
+	ACCEPT_NOT_REFERENCE, /* a line the service does not read as env:// or file:// (authentik) */
 	ACCEPT_COUNT
 };
 

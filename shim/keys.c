@@ -14,6 +14,7 @@
 #include "presets.h"
 #include "redact.h"
 #include "svcconf.h"
+#include "svcform.h"
 
 static const char *const state_names[] = {
 	[KEY_MISSING] = "missing",  [KEY_LOADED] = "loaded",
@@ -48,6 +49,7 @@ void keys_wipe(struct key *keys, size_t count)
 }
 
 struct resolver {
+	size_t index; /* of the key being resolved */
 	const struct key_policy *policy;
 	struct key_dir *dir;
 	const struct run_as *reader;
@@ -123,6 +125,66 @@ static bool from_service_file_var(struct resolver *r, const struct key_spec *spe
 	return read_file_variable(spec, suffix, out);
 }
 
+/* Where a reference in NAME led (issue 13): named in the log, never the
+ * value nor the reference's default. */
+static char reference_sources[KEYS_MAX][PATH_MAX + 2 * KEY_NAME_MAX];
+
+/* NAME=env://VAR[?DEFAULT] or file:///PATH, which the service resolves
+ * (service_conf.references): keyshim resolves it as the service does, so the
+ * key file holds the key, not the reference. False: value is the key. */
+static bool resolve_reference(struct resolver *r, const struct key_spec *spec,
+                              const char *value, struct outside *out)
+{
+	struct svcform_ref ref;
+	char *where = reference_sources[r->index], target[PATH_MAX];
+	size_t size = sizeof reference_sources[0];
+	svcform_reference(value, strlen(value), &ref);
+	if (ref.kind == SVCFORM_PLAIN)
+		return false;
+	if (ref.kind == SVCFORM_UNCLEAR)
+		die(EX_DATAERR,
+		    "%s (from the environment) may be read as an env:// or file:// reference, and keyshim cannot be sure how the service reads it; write env://VAR, env://VAR?DEFAULT or file:///PATH, or the key itself",
+		    spec->name);
+	if (ref.target_len >= sizeof target)
+		die(EX_CONFIG, "%s: the path it names is too long", spec->name);
+	memcpy(target, value + ref.target, ref.target_len);
+	target[ref.target_len] = '\0';
+	if (ref.kind == SVCFORM_FILE) {
+		snprintf(where, size, "%s", target);
+		if (!svcconf_read_whole(target, spec->name, r->reader, out->text, &out->len))
+			die(EX_CONFIG,
+			    "%s=file://%s: no such file; mount the secret there, or give the key itself (keyshim never takes the ?default in place of a missing file)",
+			    spec->name, target);
+	} else {
+		char var[KEY_NAME_MAX + 1];
+		if (ref.target_len > KEY_NAME_MAX)
+			die(EX_CONFIG, "%s: the variable it names is too long", spec->name);
+		memcpy(var, target, ref.target_len + 1);
+		const char *found = env_value(var);
+		size_t len = found ? strlen(found) : ref.fallback_len;
+		if (!found && !(ref.has_default && len > 0))
+			die(EX_CONFIG, "%s=env://%s: %s is not set and there is no default; set it, or give the key itself",
+			    spec->name, var, var);
+		if (len > KEY_TEXT_MAX)
+			die(EX_DATAERR, "%s=env://%s: the value is longer than a key may be", spec->name, var);
+		memcpy(out->text, found ? found : value + ref.fallback, len);
+		out->text[len] = '\0';
+		out->len = len;
+		if (found)
+			snprintf(where, size, "%s (%s=env://%s)", var, spec->name, var);
+		else
+			snprintf(where, size, "the default of %s=env://%s", spec->name, var);
+	}
+	out->source = where;
+	/* the service took it as it is; from the environment it would read
+	 * JSON as JSON */
+	if (svcform_json_like(out->text, out->len))
+		die(EX_DATAERR,
+		    "%s: the key from %s reads as JSON, which the service decodes when it finds the key in the environment, where keyshim puts it; keyshim cannot keep this key",
+		    spec->name, where);
+	return true;
+}
+
 /* NAME from the environment. */
 static bool from_environment(struct resolver *r, const struct key_spec *spec,
                              struct outside *out)
@@ -135,8 +197,14 @@ static bool from_environment(struct resolver *r, const struct key_spec *spec,
 		return false;
 	if (env_value(variable))
 		die(EX_USAGE, "both %s and %s are set; unset one of them", spec->name, variable);
-	size_t len = strlen(value);
 	key_spec_describe(spec, wanted, sizeof wanted);
+	if (spec->own.conf && spec->own.conf->references && resolve_reference(r, spec, value, out)) {
+		if (!key_value_valid(spec, out->text, out->len))
+			die(EX_DATAERR, "%s: the value from %s is not %s; fix it", spec->name,
+			    out->source, wanted);
+		return true;
+	}
+	size_t len = strlen(value);
 	if (len > KEY_TEXT_MAX || !key_value_valid(spec, value, len))
 		die(EX_DATAERR, "%s (from the environment) is not %s; fix or unset it",
 		    spec->name, wanted);
@@ -184,10 +252,23 @@ static bool from_conf_section(struct resolver *r, const struct key_spec *spec,
 	return true;
 }
 
+static bool read_before_env(const struct key_spec *spec)
+{
+	return spec->own.conf && spec->own.conf->before_env;
+}
+
+/* A file the service reads before the environment (Plausible's
+ * $CONFIG_DIR/NAME) comes first: it wins for the service too. */
+static bool from_service_conf_first(struct resolver *r, const struct key_spec *spec,
+                                    struct outside *out)
+{
+	return read_before_env(spec) && from_conf_section(r, spec, spec->own.section, out);
+}
+
 static bool from_service_conf(struct resolver *r, const struct key_spec *spec,
                               struct outside *out)
 {
-	return from_conf_section(r, spec, spec->own.section, out);
+	return !read_before_env(spec) && from_conf_section(r, spec, spec->own.section, out);
 }
 
 static bool from_service_conf_old(struct resolver *r, const struct key_spec *spec,
@@ -224,6 +305,7 @@ static const struct {
 	enum source_kind kind;
 	source_reader read;
 } sources[] = {
+	{ SOURCE_SERVICE_CONF, from_service_conf_first },
 	{ SOURCE_FILE_VAR, from_file_var },
 	{ SOURCE_FILE_VAR, from_service_file_var },
 	{ SOURCE_ENV, from_environment },
@@ -361,6 +443,10 @@ static void settle_conflict(struct resolver *r, struct key *key, const struct ou
 		        given->source, given->text, given->len);
 		return;
 	case CONFLICT_FILE:
+		if (given->kind == SOURCE_SERVICE_CONF && read_before_env(key->spec))
+			die(EX_CONFIG,
+			    "%s: --on-conflict file cannot win over %s (%s): the service reads that file before the environment and would not use the key file %s (%s); remove it (keyshim never changes it)",
+			    key->spec->name, given->source, given_fp, r->path, key->fingerprint);
 		log_warn("%s: using the key file %s (%s), not the value from %s (%s), as --on-conflict file says",
 		         key->spec->name, r->path, key->fingerprint, given->source, given_fp);
 		return; /* key already holds the file's value */
@@ -499,6 +585,7 @@ void keys_resolve(const struct key_list *list, const struct key_policy *policy,
 	key_dir_open(dir);
 	for (size_t i = 0; i < list->count; i++) {
 		keys[i].spec = &list->specs[i];
+		resolver.index = i;
 		pending[i] = resolve_without_writing(&resolver, &keys[i], &givens[i]);
 	}
 	for (size_t i = 0; i < list->count; i++)

@@ -3,9 +3,12 @@
  * A key's sources, in the order its service itself prefers them:
  *   1. the key file DIR/NAME: once there, it is the key;
  *   2. outside values, walked in order, the first present one counting:
+ *      a file the service reads before the environment (Plausible's
+ *      $CONFIG_DIR/NAME),
  *      NAME_FILE's contents (a mounted secret; nothing written),
  *      the service's own twin of NAME_FILE (Grafana's NAME__FILE), the same,
- *      NAME from the environment,
+ *      NAME from the environment (authentik's env://VAR and file:///PATH
+ *      in it resolved as authentik resolves them),
  *      the service's own configuration file (preset keys: config.json,
  *      airflow.cfg), read only;
  *      NAME_CMD / NAME_SECRET (Airflow): keyshim cannot run them, and its

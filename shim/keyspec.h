@@ -15,10 +15,19 @@
 #define KEY_NAME_MAX 128
 #define KEYS_MAX 64
 
-/* A configuration file where a service keeps keys of its own. CONF_INI:
- * configparser (Airflow); CONF_GO_INI: go-ini's defaults (Grafana);
- * CONF_GO_INI_FLAT: go-ini without continuation lines (Gitea). */
-enum conf_syntax { CONF_JSON, CONF_INI, CONF_GO_INI, CONF_GO_INI_FLAT };
+/* A configuration file where a service keeps keys of its own. */
+enum conf_syntax {
+	CONF_JSON,
+	CONF_INI,         /* configparser (Airflow) */
+	CONF_GO_INI,      /* go-ini's defaults (Grafana) */
+	CONF_GO_INI_FLAT, /* go-ini without continuation lines (Gitea) */
+	/* the whole file is the value, trimmed (Plausible's $CONFIG_DIR/NAME) */
+	CONF_WHOLE,
+	/* YAML, which keyshim does not read: each place (a PATH/ ending in '/'
+	 * is a directory of *.yml files) is a refusal (78) when it exists and
+	 * may set `field` (svcform_yaml_may_set); it never gives a value */
+	CONF_YAML,
+};
 struct conf_place {
 	const char *variable; /* NULL: `path` alone; else $variable + path */
 	const char *path;
@@ -62,7 +71,12 @@ struct silent_default {
 struct service_conf {
 	const char *label;              /* "config.json": names the file in lists */
 	enum conf_syntax syntax;
-	struct conf_place places[3];    /* the first whose variable is set wins */
+	struct conf_place places[6];    /* the first whose variable is set wins (CONF_YAML: all) */
+	bool before_env;                /* the service reads it before NAME (Plausible) */
+	/* The service's configuration loader resolves a value env://VAR[?DEFAULT]
+	 * or file:///PATH (authentik), in NAME too: keyshim resolves NAME as it
+	 * does, and keeps the key, never the reference. */
+	bool references;
 	/* Node-RED's reading (storage/localfilesystem/util.js readFile): one
 	 * leading UTF-8 byte-order mark is skipped, and an empty file means
 	 * the one named PATH.backup. */

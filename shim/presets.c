@@ -158,9 +158,29 @@ static const struct key_spec superset_keys[] = {
 /* goauthentik/authentik authentik/root/settings.py SECRET_KEY =
  * CONFIG.get("secret_key"): Django's key, and authentik/core/models.py
  * derives User.uid (the OIDC `sub`) from it: data. Docs: openssl rand
- * -base64 60. */
+ * -base64 60.
+ * authentik/lib/config.py (and the Go side, internal/config/config.go,
+ * SecretKey, env AUTHENTIK_SECRET_KEY): a value env://VAR[?DEFAULT] is
+ * $VAR (else DEFAULT), file:///PATH the file, stripped (parse_uri,
+ * parseScheme): keyshim resolves both (.references below). Python
+ * decodes AUTHENTIK_* values that parse as JSON (update_from_env).
+ * ConfigLoader reads YAML first: authentik/lib/default.yml (the image's),
+ * /etc/authentik/config.yml, base_dir (/ in the image: the Dockerfile
+ * copies the package to /authentik) /$AUTHENTIK_ENV{.yml,.env.yml,.yaml,
+ * .env.yaml} with AUTHENTIK_ENV default "local", then
+ * /etc/authentik/config.d/ (*.yml); the environment wins over all of them. */
+static const struct service_conf authentik_yaml = {
+	.label = "config.yml", .syntax = CONF_YAML, .references = true,
+	.places = { { NULL, "/etc/authentik/config.yml" }, { NULL, "/etc/authentik/config.d/" },
+	            { NULL, "/local.yml" }, { NULL, "/local.env.yml" },
+	            { NULL, "/local.yaml" }, { NULL, "/local.env.yaml" } },
+	.unreadable = { { NULL, "AUTHENTIK_ENV", "the name of YAML files it reads from / ($AUTHENTIK_ENV.yml and the like)",
+	                  "unset it (keyshim checks the default /local.yml, /local.env.yml, /local.yaml and /local.env.yaml)" } },
+};
+
 static const struct key_spec authentik_keys[] = {
-	{ "AUTHENTIK_SECRET_KEY", FORMAT_BASE64, 60, ACCEPT_LINE, KEY_CLASS_DATA, NO_OWN },
+	{ "AUTHENTIK_SECRET_KEY", FORMAT_BASE64, 60, ACCEPT_NOT_REFERENCE, KEY_CLASS_DATA,
+	  { &authentik_yaml, NULL, "secret_key", false, NULL, NULL } },
 };
 
 /* paperless-ngx src/paperless/settings.py: SECRET_KEY =
@@ -199,9 +219,20 @@ static const struct key_spec langfuse_keys[] = {
 /* plausible/analytics config/runtime.exs: SECRET_KEY_BASE must be at least
  * 32 bytes (older releases: 64, so keyshim makes 64); TOTP_VAULT_KEY
  * defaults to a derivation of it, so it is data. TOTP_VAULT_KEY itself is
- * never created (see README). */
+ * never created (see README).
+ * runtime.exs reads every setting with get_var_from_path_or_env(config_dir,
+ * NAME), config_dir = CONFIG_DIR or /run/secrets;
+ * lib/plausible/helpers/config.ex: when the file config_dir/NAME exists it
+ * is File.read! |> String.trim, and the environment is not looked at. */
+static const struct service_conf plausible_secret_key_base = {
+	.label = "$CONFIG_DIR/SECRET_KEY_BASE", .syntax = CONF_WHOLE,
+	.places = { { "CONFIG_DIR", "/SECRET_KEY_BASE" }, { NULL, "/run/secrets/SECRET_KEY_BASE" } },
+	.before_env = true,
+};
+
 static const struct key_spec plausible_keys[] = {
-	{ "SECRET_KEY_BASE", FORMAT_BASE64, 64, ACCEPT_LINE_32, KEY_CLASS_DATA, NO_OWN },
+	{ "SECRET_KEY_BASE", FORMAT_BASE64, 64, ACCEPT_LINE_32, KEY_CLASS_DATA,
+	  { &plausible_secret_key_base, NULL, "SECRET_KEY_BASE", false, NULL, NULL } },
 };
 
 /* mastodon/mastodon config/initializers/active_record_encryption.rb: the
@@ -452,14 +483,17 @@ static void print_origin(FILE *out, const struct key_origin *own)
 		fputs("-", out);
 		return;
 	}
-	fprintf(out, "%s:", own->conf->label);
+	fputs(own->conf->label, out);
 	if (own->section)
-		fprintf(out, "[%s]", own->section);
-	fputs(own->field, out);
+		fprintf(out, ":[%s]%s", own->section, own->field);
+	else if (own->conf->syntax != CONF_WHOLE) /* CONF_WHOLE: the file is the value */
+		fprintf(out, ":%s", own->field);
 	if (own->old_section)
 		fprintf(out, ",[%s]%s", own->old_section, own->field);
 	if (own->cmd_secret)
 		fputs(",_CMD,_SECRET", out);
+	if (own->conf->references)
+		fputs(",env://,file://", out);
 }
 
 void presets_print(FILE *out)

@@ -1,6 +1,7 @@
 /* svcconf.c - see svcconf.h. */
 #include "svcconf.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -15,6 +16,7 @@
 
 #include "conffile.h"
 #include "log.h"
+#include "svcform.h"
 
 /* One configuration file, read once however many keys it holds. */
 struct loaded {
@@ -100,43 +102,92 @@ static int open_as(const struct run_as *reader, const char *path)
 	return as_reader(reader, path, NULL);
 }
 
-static void read_file(const struct run_as *reader, struct loaded *file)
+/* Read path (the service's `label`) whole as the reader: *text is NULL
+ * when there is no such file. */
+static void read_path(const struct run_as *reader, const char *path, const char *label,
+                      char **text, size_t *len)
 {
-	int fd = open_as(reader, file->path);
+	*text = NULL;
+	*len = 0;
+	int fd = open_as(reader, path);
 	if (fd < 0 && (errno == ENOENT || errno == ENOTDIR))
 		return; /* no such file: the service keeps nothing there */
 	if (fd < 0)
 		die(exit_code_for_errno(errno),
 		    "%s: cannot open the service's %s as uid %u: %s; make it readable by the service's user, or remove it",
-		    file->path, file->conf->label, (unsigned)reader->uid, strerror(errno));
+		    path, label, (unsigned)reader->uid, strerror(errno));
 	struct stat st;
 	if (fstat(fd, &st) != 0)
-		die(EX_IOERR, "%s: cannot stat: %s", file->path, strerror(errno));
+		die(EX_IOERR, "%s: cannot stat: %s", path, strerror(errno));
 	if (!S_ISREG(st.st_mode))
-		die(EX_NOPERM, "%s: the service's %s is not a regular file", file->path,
-		    file->conf->label);
+		die(EX_NOPERM, "%s: the service's %s is not a regular file", path, label);
 	if (st.st_size > SVCCONF_SIZE_MAX)
 		die(EX_DATAERR, "%s: the service's %s is larger than %d bytes; keyshim reads no more",
-		    file->path, file->conf->label, SVCCONF_SIZE_MAX);
+		    path, label, SVCCONF_SIZE_MAX);
 	/* one byte more than the limit, to see a file that grew meanwhile */
 	size_t room = (size_t)st.st_size + 1, got = 0;
-	file->text = malloc(room);
-	if (!file->text)
-		die(EX_OSERR, "%s: out of memory", file->path);
+	char *data = malloc(room);
+	if (!data)
+		die(EX_OSERR, "%s: out of memory", path);
 	while (got < room) {
-		ssize_t n = read(fd, file->text + got, room - got);
+		ssize_t n = read(fd, data + got, room - got);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
-			die(EX_IOERR, "%s: cannot read: %s", file->path, strerror(errno));
+			die(EX_IOERR, "%s: cannot read: %s", path, strerror(errno));
 		if (n == 0)
 			break;
 		got += (size_t)n;
 	}
 	close(fd);
 	if (got == room)
-		die(EX_IOERR, "%s: changed while keyshim read it; start again", file->path);
-	file->len = got;
+		die(EX_IOERR, "%s: changed while keyshim read it; start again", path);
+	*text = data;
+	*len = got;
+}
+
+static void read_file(const struct run_as *reader, struct loaded *file)
+{
+	read_path(reader, file->path, file->conf->label, &file->text, &file->len);
+}
+
+static void forget_text(char *text, size_t len)
+{
+	if (text) {
+		sodium_memzero(text, len);
+		free(text);
+	}
+}
+
+/* The trimmed whole of a file the service reads as the value itself. */
+static bool whole_value(const char *data, size_t size, const char *path, const char *label,
+                        char *text, size_t *len)
+{
+	size_t start, used;
+	if (!svcform_trim(data, size, &start, &used))
+		die(EX_DATAERR,
+		    "%s: the service's %s is empty, or begins or ends with a character other than a space, a tab or a newline, which the service may cut off; fix the file (keyshim never changes it)",
+		    path, label);
+	if (used > KEY_TEXT_MAX)
+		die(EX_DATAERR, "%s: the service's %s is longer than a key may be (%d bytes)", path,
+		    label, KEY_TEXT_MAX);
+	memcpy(text, data + start, used);
+	text[used] = '\0';
+	*len = used;
+	return true;
+}
+
+bool svcconf_read_whole(const char *path, const char *label, const struct run_as *reader,
+                        char *text, size_t *len)
+{
+	char *data;
+	size_t size;
+	read_path(reader, path, label, &data, &size);
+	if (!data)
+		return false;
+	whole_value(data, size, path, label, text, len);
+	forget_text(data, size);
+	return true;
 }
 
 /* Node-RED reads PATH.backup instead of an empty PATH (an empty backup,
@@ -162,6 +213,14 @@ static void read_as_node_red(const struct run_as *reader, struct loaded *file)
 		sodium_memzero(file->text + file->len - 3, 3);
 		file->len -= 3;
 	}
+}
+
+static void refuse_unreadable_variable(const struct unreadable_keys *u)
+{
+	const char *value = u->variable ? getenv(u->variable) : NULL;
+	if (value && *value)
+		die(EX_CONFIG, "%s is set: the service keeps %s there, which keyshim cannot read; %s",
+		    u->variable, u->what, u->fix);
 }
 
 /* Keys the service keeps where keyshim cannot read them: refuse (78)
@@ -190,10 +249,7 @@ static void refuse_unreadable(const struct run_as *reader, const struct loaded *
 	}
 	for (size_t i = 0; i < sizeof conf->unreadable / sizeof conf->unreadable[0]; i++) {
 		const struct unreadable_keys *u = &conf->unreadable[i];
-		const char *value = u->variable ? getenv(u->variable) : NULL;
-		if (value && *value)
-			die(EX_CONFIG, "%s is set: the service keeps %s there, which keyshim cannot read; %s",
-			    u->variable, u->what, u->fix);
+		refuse_unreadable_variable(u);
 		if (!u->field || !file->text || conf->syntax != CONF_JSON)
 			continue;
 		/* any value: a string is FOUND, anything else MALFORMED; only a
@@ -232,6 +288,8 @@ static bool get_value(const struct loaded *file, const char *section, const char
 {
 	char why[256] = "";
 	enum conf_syntax syntax = file->conf->syntax;
+	if (syntax == CONF_WHOLE)
+		return whole_value(file->text, file->len, file->path, file->conf->label, text, len);
 	enum conf_result found = syntax == CONF_JSON
 	    ? json_get_string(file->text, file->len, option, text, KEY_TEXT_MAX + 1,
 	                      len, why, sizeof why)
@@ -330,11 +388,76 @@ static bool from_uri(const struct run_as *reader, const struct loaded *file,
 	return true;
 }
 
+/* A YAML file (authentik's config.yml) that may set the key: refused. */
+static void refuse_yaml_file(const struct run_as *reader, const struct key_spec *spec,
+                             const char *path)
+{
+	char *data;
+	size_t size;
+	read_path(reader, path, spec->own.conf->label, &data, &size);
+	if (!data)
+		return;
+	bool may_set = svcform_yaml_may_set(data, size, spec->own.field);
+	forget_text(data, size);
+	if (may_set)
+		die(EX_CONFIG,
+		    "%s: the service may read %s from this YAML file, which keyshim cannot read; give the key as %s, %s_FILE or in the key file, and remove %s from the file",
+		    path, spec->own.field, spec->name, spec->name, spec->own.field);
+}
+
+/* A directory of *.yml files (authentik's config.d/): each is checked. */
+static void refuse_yaml_dir(const struct run_as *reader, const struct key_spec *spec,
+                            const char *path)
+{
+	int fd = open_as(reader, path);
+	if (fd < 0 && (errno == ENOENT || errno == ENOTDIR))
+		return;
+	if (fd < 0)
+		die(exit_code_for_errno(errno), "%s: cannot open the service's %s directory as uid %u: %s",
+		    path, spec->own.conf->label, (unsigned)reader->uid, strerror(errno));
+	DIR *dir = fdopendir(fd);
+	if (!dir)
+		die(EX_NOPERM, "%s: not a directory: %s", path, strerror(errno));
+	struct dirent *entry;
+	while ((errno = 0, entry = readdir(dir))) {
+		size_t n = strlen(entry->d_name);
+		char file[PATH_MAX];
+		if (n <= 4 || strcmp(entry->d_name + n - 4, ".yml") != 0)
+			continue;
+		if ((size_t)snprintf(file, sizeof file, "%s%s", path, entry->d_name) >= sizeof file)
+			die(EX_CONFIG, "%s%s: path too long", path, entry->d_name);
+		refuse_yaml_file(reader, spec, file);
+	}
+	if (errno)
+		die(EX_IOERR, "%s: cannot list: %s", path, strerror(errno));
+	closedir(dir);
+}
+
+static void refuse_yaml(const struct key_spec *spec, const struct run_as *reader)
+{
+	const struct service_conf *conf = spec->own.conf;
+	for (size_t i = 0; i < sizeof conf->unreadable / sizeof conf->unreadable[0]; i++)
+		refuse_unreadable_variable(&conf->unreadable[i]);
+	for (size_t i = 0; i < sizeof conf->places / sizeof conf->places[0]; i++) {
+		const char *path = conf->places[i].path;
+		if (!path)
+			continue;
+		if (path[strlen(path) - 1] == '/')
+			refuse_yaml_dir(reader, spec, path);
+		else
+			refuse_yaml_file(reader, spec, path);
+	}
+}
+
 bool svcconf_lookup(const struct key_spec *spec, const char *section,
                     const struct run_as *reader, char *text, size_t *len,
                     const char **path)
 {
 	const struct key_origin *own = &spec->own;
+	if (own->conf->syntax == CONF_YAML) {
+		refuse_yaml(spec, reader);
+		return false;
+	}
 	struct loaded *file = load(own->conf, reader);
 	*path = file->path;
 	*len = 0;

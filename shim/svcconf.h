@@ -41,6 +41,12 @@ bool svcconf_data_exists(const struct silent_default *silent, const struct run_a
  * svcconf_lookup when the service's file cannot be read or parsed. */
 bool svcconf_data_elsewhere(const struct service_conf *conf, const struct run_as *reader,
                             char *what, size_t size);
+/* The value in a file the service reads whole and trims (authentik's
+ * file:// reference), read as svcconf_lookup reads its files; `label`
+ * names it in messages. False when there is no such file; exits on one it
+ * cannot read or whose trimmed value it cannot be sure of (EX_DATAERR). */
+bool svcconf_read_whole(const char *path, const char *label, const struct run_as *reader,
+                        char *text, size_t *len);
 
 /* Wipe and free every file read. */
 void svcconf_forget(void);

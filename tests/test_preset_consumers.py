@@ -337,6 +337,7 @@ def test_published_values_of_new_presets(ns, preset, variable, value, code):
 # A value each rule accepts that keyshim would not create (not its format).
 ACCEPTED = {
     "any": lambda: "an old secret " + hex_text(8),
+    "any-not-uri": lambda: "an old secret " + hex_text(8),
     "ascii": lambda: "an old ascii secret " + hex_text(8),
     "16-chars": lambda: "sixteen+ " + hex_text(8),
     "32-bytes": lambda: "thirty-two bytes or more " + hex_text(8),

@@ -164,6 +164,19 @@ static inline int naive_accepts(int rule, int format, size_t bytes, const char *
 				}
 			}
 		return naive_one_line(text, len);
+	case ACCEPT_NOT_REFERENCE: { /* as Python's urlsplit sees it: leading
+		 * controls and spaces dropped, every tab dropped, then no
+		 * "env:" or "file:" in either case */
+		char view[5];
+		size_t n = 0, i = 0;
+		while (i < len && (unsigned char)text[i] <= 0x20)
+			i++;
+		for (; i < len && n < 5; i++)
+			if (text[i] != '\t')
+				view[n++] = (char)tolower((unsigned char)text[i]);
+		return naive_one_line(text, len) && !(n >= 4 && memcmp(view, "env:", 4) == 0) &&
+		       !(n >= 5 && memcmp(view, "file:", 5) == 0);
+	}
 	default:
 		return 0;
 	}
