@@ -333,7 +333,7 @@ static bool from_uri(const struct run_as *reader, const struct loaded *file,
                      char *text, size_t *len, const char **path)
 {
 	/* static, as every big buffer here: small stacks (README, Threat model) */
-	static char uri[KEY_TEXT_MAX + 1], raw[KEY_TEXT_MAX + 64];
+	static char uri[KEY_TEXT_MAX + 1];
 	char option[KEY_NAME_MAX + 16];
 	size_t uri_len = 0;
 	snprintf(option, sizeof option, "%s%s", spec->own.field, file->conf->uri_suffix);
@@ -349,39 +349,11 @@ static bool from_uri(const struct run_as *reader, const struct loaded *file,
 	        strlen(target))
 		die(EX_DATAERR, "%s: [%s] %s is not a file: URI of a plain absolute path, the only kind keyshim reads; give the key in %s_FILE instead",
 		    file->path, section, option, spec->name);
-	int fd = open_as(reader, target);
-	if (fd < 0)
-		die(errno == ENOENT ? EX_CONFIG : exit_code_for_errno(errno),
-		    "%s: cannot open the file [%s] %s names, %s, as uid %u: %s", file->path, section,
-		    option, target, (unsigned)reader->uid, strerror(errno));
-	struct stat st;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
-		die(EX_NOPERM, "%s: the file [%s] %s names is not a regular file", target, section, option);
-	size_t got = 0;
-	for (;;) {
-		ssize_t n = read(fd, raw + got, sizeof raw - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			die(EX_IOERR, "%s: cannot read: %s", target, strerror(errno));
-		if (n == 0 || (got += (size_t)n) == sizeof raw)
-			break;
-	}
-	close(fd);
-	size_t b = 0, e = got;
-	while (b < e && (raw[b] == ' ' || (raw[b] >= '\t' && raw[b] <= '\r')))
-		b++;
-	while (e > b && (raw[e - 1] == ' ' || (raw[e - 1] >= '\t' && raw[e - 1] <= '\r')))
-		e--;
-	if (got == sizeof raw || e == b || e - b > KEY_TEXT_MAX) {
-		sodium_memzero(raw, sizeof raw);
-		die(EX_DATAERR, "%s: the file [%s] %s names is %s; fix it", target, section, option,
-		    e == b ? "empty, which the service refuses" : "too long for a key");
-	}
-	memcpy(text, raw + b, e - b);
-	text[e - b] = '\0';
-	*len = e - b;
-	sodium_memzero(raw, sizeof raw);
+	char label[KEY_NAME_MAX + 64];
+	snprintf(label, sizeof label, "file of [%s] %s", section, option);
+	if (!svcconf_read_whole(target, label, reader, text, len))
+		die(EX_CONFIG, "%s: the file [%s] %s names, %s, does not exist, which the service refuses; mount it there",
+		    file->path, section, option, target);
 	if (uri_path_count == KEYS_MAX || !(uri_paths[uri_path_count] = strdup(target)))
 		die(EX_OSERR, "out of memory");
 	*path = uri_paths[uri_path_count++];
