@@ -387,15 +387,39 @@ static bool is_old(struct key_dir *dir, const char *name, const struct timespec 
 	       now->tv_sec - st.st_mtim.tv_sec >= KEYSTORE_TEMP_MAX_AGE;
 }
 
+/* The kernel's getdents64 record (linux/dirent.h). */
+struct linux_dirent64 {
+	uint64_t d_ino;
+	int64_t d_off;
+	unsigned short d_reclen;
+	unsigned char d_type;
+	char d_name[];
+};
+
+/* Whether DIR holds a temporary file: every start that writes nothing asks,
+ * so it reads the entries straight from dir->fd with getdents64, rewound
+ * first, into a buffer on the stack: two or three syscalls, where
+ * fdopendir() and readdir() take a dup, fcntl, fstat, malloc (brk, mmap)
+ * and close around the same reads. An unreadable DIR holds none we could
+ * remove. */
 static bool has_temp_files(struct key_dir *dir)
 {
-	DIR *stream = open_entries(dir);
-	bool found = false;
-	for (struct dirent *entry; stream && !found && (entry = readdir(stream));)
-		found = is_temp_name(entry->d_name);
-	if (stream)
-		closedir(stream);
-	return found;
+	char buf[2048] __attribute__((aligned(8)));
+	if (lseek(dir->fd, 0, SEEK_SET) != 0)
+		return false;
+	for (;;) { /* ends with the directory: each read moves on */
+		long got = syscall(SYS_getdents64, dir->fd, buf, sizeof buf);
+		if (got <= 0)
+			return false;
+		for (long at = 0; at < got;) {
+			const struct linux_dirent64 *entry = (const void *)(buf + at);
+			if (is_temp_name(entry->d_name))
+				return true;
+			if (entry->d_reclen == 0)
+				return false; /* never from the kernel */
+			at += entry->d_reclen;
+		}
+	}
 }
 
 /* Remove the temporary files no live start can own: all of this boot's
