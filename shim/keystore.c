@@ -88,7 +88,9 @@ static int walk(struct key_dir *dir)
 	int links = 0;
 	if (snprintf(todo, sizeof todo, "%s", dir->path) >= (int)sizeof todo)
 		die(EX_USAGE, "%s: key directory path too long", dir->path);
-	int at = open(todo[0] == '/' ? "/" : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	/* openat, not open: musl's open() adds an fcntl(FD_CLOEXEC) for
+	 * kernels older than O_CLOEXEC, a syscall on every start */
+	int at = openat(AT_FDCWD, todo[0] == '/' ? "/" : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (at < 0)
 		die(exit_code_for_errno(errno), "%s: cannot open %s: %s", dir->path,
 		    todo[0] == '/' ? "/" : "the working directory", strerror(errno));
@@ -115,7 +117,7 @@ static int walk(struct key_dir *dir)
 				splice_link(dir, at, name, todo, rest, &links);
 				if (todo[0] == '/') {
 					close(at);
-					at = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+					at = openat(AT_FDCWD, "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 					if (at < 0)
 						die(exit_code_for_errno(errno), "%s: cannot open /: %s",
 						    dir->path, strerror(errno));
@@ -601,12 +603,13 @@ bool key_file_read(struct key_dir *dir, const struct key_spec *spec,
 	snprintf(label, sizeof label, "%s/%s", dir->path, spec->name);
 	bool valid = key_text_read(fd, label, spec, text, len);
 	close(fd);
-	char wanted[128];
-	key_spec_describe(spec, wanted, sizeof wanted);
-	if (!valid)
+	if (!valid) {
+		char wanted[128];
+		key_spec_describe(spec, wanted, sizeof wanted);
 		die(EX_DATAERR,
 		    "%s: not %s (empty, cut short or damaged?); left as it is: restore it from a backup",
 		    label, wanted);
+	}
 	return true;
 }
 
