@@ -599,7 +599,9 @@ bool key_file_read(struct key_dir *dir, const struct key_spec *spec,
 		    dir->path, spec->name, strerror(errno), (unsigned)geteuid());
 	check_key_file(dir, fd, spec->name);
 
-	char label[PATH_MAX + KEY_NAME_MAX + 2];
+	/* as long as it needs to be (the path is shorter than PATH_MAX): a
+	 * PATH_MAX buffer here made the stack of every start a page deeper */
+	char label[strlen(dir->path) + 1 + strlen(spec->name) + 1];
 	snprintf(label, sizeof label, "%s/%s", dir->path, spec->name);
 	bool valid = key_text_read(fd, label, spec, text, len);
 	close(fd);
