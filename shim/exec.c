@@ -41,6 +41,8 @@ static char *env_room[1024];
  * (up to its '='), is NAME<suffix>=... */
 static bool entry_is(const char *entry, size_t name_len, const char *name, const char *suffix)
 {
+	if (entry[0] != name[0]) /* most entries: names are never empty */
+		return false;
 	size_t len = strlen(name), suffix_len = strlen(suffix);
 	return name_len == len + suffix_len && memcmp(entry, name, len) == 0 &&
 	       memcmp(entry + len, suffix, suffix_len) == 0;
