@@ -138,12 +138,15 @@ static bool handle_mount_id(int fd, uint64_t *id)
 
 /* statx first (Linux >= 5.8); then a file handle; then fdinfo, which a
  * non-dumpable process that is not root cannot read on kernels before
- * 5.19 (its /proc/self belongs to root then). */
+ * 5.19 (its /proc/self belongs to root then). A statx id of 0 is no
+ * answer: only mounts made before any other (never a volume) have it, and
+ * qemu-user 7.2 (an arm64 image on an amd64 host) passes the kernel's
+ * mask through but not the id, so 0 is all it ever says. */
 bool fd_mount_id(int fd, uint64_t *id)
 {
 	struct statx_mnt_id stx = { 0 };
 	if (syscall(SYS_statx, fd, "", AT_EMPTY_PATH, MOUNTS_STATX_MNT_ID, &stx) == 0 &&
-	    (stx.mask & MOUNTS_STATX_MNT_ID)) {
+	    (stx.mask & MOUNTS_STATX_MNT_ID) && stx.mnt_id != 0) {
 		*id = stx.mnt_id;
 		return true;
 	}

@@ -29,6 +29,17 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 STATIC_BIN = ROOT / "dist" / "keyshim"
 ASAN_BIN = ROOT / "build" / "asan" / "keyshim"
 BINARIES = {"static": STATIC_BIN, "asan": ASAN_BIN}
+# The arm64 build, dist/keyshim-arm64, through qemu-aarch64-static
+# (tests/arm64/keyshim): the `ns` fixture's third binary.
+ARM64_BIN = ROOT / "dist" / "keyshim-arm64"
+BINARIES["arm64"] = ROOT / "tests" / "arm64" / "keyshim"
+
+
+def skip_under_emulation(ns, why):
+    """Skip this run of an `ns` test on the arm64 build, saying why it
+    cannot work under qemu-user (the reason is qemu's, not keyshim's)."""
+    if ns.binary == BINARIES["arm64"]:
+        pytest.skip(f"arm64 under qemu: {why}")
 BASE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 SEMAPHORE = ["SEMAPHORE_ACCESS_KEY_ENCRYPTION", "SEMAPHORE_COOKIE_HASH",
@@ -336,7 +347,9 @@ def harness(tmp_path, binary):
 @pytest.fixture(params=list(BINARIES))
 def ns(request, tmp_path):
     """The harness, once with the static release binary and once with the
-    ASan+UBSan build of the same sources."""
+    ASan+UBSan build of the same sources, and the arm64 build under qemu."""
+    if request.param == "arm64" and not ARM64_BIN.exists():
+        pytest.fail(f"{ARM64_BIN} is missing: run scripts/build --arch arm64")
     yield from harness(tmp_path, BINARIES[request.param])
 
 

@@ -26,7 +26,10 @@ def vg(request, ns_static, tmp_path):
     logs.mkdir()
 
     def run(args, volume=None, expect=0, dir_option=True, **kwargs):
-        argv = ["-q", "--error-exitcode=99", "--leak-check=full",
+        # --vgdb=no: valgrind's gdb server makes FIFOs in /tmp named after
+        # the pid, and here every keyshim is pid 1 of its namespace: two
+        # runs at once on one machine would share them.
+        argv = ["-q", "--vgdb=no", "--error-exitcode=99", "--leak-check=full",
                 "--errors-for-leak-kinds=definite,indirect",
                 "--show-leak-kinds=definite,indirect", "--track-fds=yes",
                 "--trace-children=no", f"--log-file={logs}/%p.log", str(binary)]

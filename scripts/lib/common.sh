@@ -30,7 +30,7 @@ podman_env() {
 	export CONTAINERS_CONF="$REPO/tests/containers/containers.conf"
 }
 
-BUILD_PACKAGES=(gcc musl-tools meson ninja-build pkg-config binutils)
+BUILD_PACKAGES=(gcc musl-tools meson ninja-build pkg-config binutils file)
 CHECK_BUILD_PACKAGES=(libsodium-dev clang)
 
 # quiet_ninja DIR LOG: build DIR, printing ninja's output (the compiler's
