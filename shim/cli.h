@@ -27,8 +27,8 @@ struct options {
 	enum verbosity verbosity;
 	struct key_policy policy; /* all but read_only, which the mode decides */
 	bool supervise;
-	struct key_list keys;
 	char **command;        /* exec: COMMAND [ARG...]; install: DIR */
+	struct key_list keys;  /* last: cli_parse() clears only what is before it */
 };
 
 /* Parse argv and the KEYSHIM_* variables; a command-line option overrides

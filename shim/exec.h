@@ -12,6 +12,8 @@
  * env_wipe() clears. */
 char **env_with_keys(const struct key *keys, size_t count);
 void env_wipe(void);
+/* Give back what env_with_keys() took (for the fuzzer: keyshim execs). */
+void env_free(char **envp);
 
 /* Called first in main, before any key is read: keyshim is not dumpable
  * and its RLIMIT_CORE is 0, so no core file can hold a key. exec_command

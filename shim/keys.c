@@ -191,10 +191,10 @@ static bool from_environment(struct resolver *r, const struct key_spec *spec,
 {
 	(void)r;
 	char variable[KEY_NAME_MAX + 16], wanted[128];
-	variable_name(variable, spec, "_FILE");
 	const char *value = env_value(spec->name);
 	if (!value)
 		return false;
+	variable_name(variable, spec, "_FILE");
 	if (env_value(variable))
 		die(EX_USAGE, "both %s and %s are set; unset one of them", spec->name, variable);
 	key_spec_describe(spec, wanted, sizeof wanted);
@@ -384,7 +384,9 @@ static void prepare_to_write(struct resolver *r, const struct key_spec *spec)
 {
 	if (r->dir->prepared)
 		return;
-	char why[PATH_MAX + 128];
+	/* static: inlined, it would deepen keys_resolve's frame by 4 KiB, a
+	 * page fault more on every start */
+	static char why[PATH_MAX + 128];
 	bool ephemeral = key_dir_is_ephemeral(r->dir, why, sizeof why);
 	if (ephemeral && !r->policy->allow_ephemeral)
 		die(EX_CONFIG,

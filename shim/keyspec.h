@@ -117,8 +117,8 @@ struct key_spec {
 };
 
 struct key_list {
+	size_t count;     /* first: a short list touches one page, not two */
 	struct key_spec specs[KEYS_MAX];
-	size_t count;
 };
 
 /* A portable environment variable name: [A-Za-z_][A-Za-z0-9_]*. */

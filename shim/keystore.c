@@ -88,7 +88,9 @@ static int walk(struct key_dir *dir)
 	int links = 0;
 	if (snprintf(todo, sizeof todo, "%s", dir->path) >= (int)sizeof todo)
 		die(EX_USAGE, "%s: key directory path too long", dir->path);
-	int at = open(todo[0] == '/' ? "/" : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	/* openat, not open: musl's open() adds an fcntl(FD_CLOEXEC) for
+	 * kernels older than O_CLOEXEC, a syscall on every start */
+	int at = openat(AT_FDCWD, todo[0] == '/' ? "/" : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (at < 0)
 		die(exit_code_for_errno(errno), "%s: cannot open %s: %s", dir->path,
 		    todo[0] == '/' ? "/" : "the working directory", strerror(errno));
@@ -115,7 +117,7 @@ static int walk(struct key_dir *dir)
 				splice_link(dir, at, name, todo, rest, &links);
 				if (todo[0] == '/') {
 					close(at);
-					at = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+					at = openat(AT_FDCWD, "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 					if (at < 0)
 						die(exit_code_for_errno(errno), "%s: cannot open /: %s",
 						    dir->path, strerror(errno));
@@ -387,15 +389,39 @@ static bool is_old(struct key_dir *dir, const char *name, const struct timespec 
 	       now->tv_sec - st.st_mtim.tv_sec >= KEYSTORE_TEMP_MAX_AGE;
 }
 
+/* The kernel's getdents64 record (linux/dirent.h). */
+struct linux_dirent64 {
+	uint64_t d_ino;
+	int64_t d_off;
+	unsigned short d_reclen;
+	unsigned char d_type;
+	char d_name[];
+};
+
+/* Whether DIR holds a temporary file: every start that writes nothing asks,
+ * so it reads the entries straight from dir->fd with getdents64, rewound
+ * first, into a buffer on the stack: two or three syscalls, where
+ * fdopendir() and readdir() take a dup, fcntl, fstat, malloc (brk, mmap)
+ * and close around the same reads. An unreadable DIR holds none we could
+ * remove. */
 static bool has_temp_files(struct key_dir *dir)
 {
-	DIR *stream = open_entries(dir);
-	bool found = false;
-	for (struct dirent *entry; stream && !found && (entry = readdir(stream));)
-		found = is_temp_name(entry->d_name);
-	if (stream)
-		closedir(stream);
-	return found;
+	char buf[2048] __attribute__((aligned(8)));
+	if (lseek(dir->fd, 0, SEEK_SET) != 0)
+		return false;
+	for (;;) { /* ends with the directory: each read moves on */
+		long got = syscall(SYS_getdents64, dir->fd, buf, sizeof buf);
+		if (got <= 0)
+			return false;
+		for (long at = 0; at < got;) {
+			const struct linux_dirent64 *entry = (const void *)(buf + at);
+			if (is_temp_name(entry->d_name))
+				return true;
+			if (entry->d_reclen == 0)
+				return false; /* never from the kernel */
+			at += entry->d_reclen;
+		}
+	}
 }
 
 /* Remove the temporary files no live start can own: all of this boot's
@@ -573,16 +599,19 @@ bool key_file_read(struct key_dir *dir, const struct key_spec *spec,
 		    dir->path, spec->name, strerror(errno), (unsigned)geteuid());
 	check_key_file(dir, fd, spec->name);
 
-	char label[PATH_MAX + KEY_NAME_MAX + 2];
+	/* as long as it needs to be (the path is shorter than PATH_MAX): a
+	 * PATH_MAX buffer here made the stack of every start a page deeper */
+	char label[strlen(dir->path) + 1 + strlen(spec->name) + 1];
 	snprintf(label, sizeof label, "%s/%s", dir->path, spec->name);
 	bool valid = key_text_read(fd, label, spec, text, len);
 	close(fd);
-	char wanted[128];
-	key_spec_describe(spec, wanted, sizeof wanted);
-	if (!valid)
+	if (!valid) {
+		char wanted[128];
+		key_spec_describe(spec, wanted, sizeof wanted);
 		die(EX_DATAERR,
 		    "%s: not %s (empty, cut short or damaged?); left as it is: restore it from a backup",
 		    label, wanted);
+	}
 	return true;
 }
 

@@ -21,10 +21,10 @@
 /* One configuration file, read once however many keys it holds. */
 struct loaded {
 	const struct service_conf *conf;
-	char path[PATH_MAX];
 	char *text; /* NULL: the file does not exist */
 	size_t len;
 	bool checked; /* refuse_unreadable passed */
+	char path[PATH_MAX]; /* last: a short path shares the fields' page */
 };
 
 static struct loaded loaded[4];
@@ -231,13 +231,13 @@ static void refuse_unreadable(const struct run_as *reader, const struct loaded *
 	/* a file beside it, in a syntax keyshim does not read, that the
 	 * service reads when this one is missing (Semaphore's config.yaml) */
 	for (size_t i = 0; !file->text && i < sizeof conf->instead / sizeof conf->instead[0]; i++) {
-		char beside[PATH_MAX];
+		if (!conf->instead[i])
+			continue;
+		/* as long as it needs to be, not PATH_MAX: a page less of stack */
+		char beside[strlen(file->path) + 1 + strlen(conf->instead[i]) + 1];
 		const char *slash = strrchr(file->path, '/');
 		int dir_len = slash ? (int)(slash - file->path) : 0;
-		if (!conf->instead[i] ||
-		    (size_t)snprintf(beside, sizeof beside, "%.*s/%s", dir_len, file->path,
-		                     conf->instead[i]) >= sizeof beside)
-			continue;
+		snprintf(beside, sizeof beside, "%.*s/%s", dir_len, file->path, conf->instead[i]);
 		int fd = open_as(reader, beside);
 		if (fd < 0 && (errno == ENOENT || errno == ENOTDIR))
 			continue;

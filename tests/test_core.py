@@ -562,6 +562,32 @@ def test_name_file_is_read_exported_and_hidden(ns, tmp_path):
     assert value not in result.stdout + result.stderr  # not in a volume: check by hand
 
 
+@pytest.mark.parametrize("extra", [10, 2000], ids=["static-block", "heap"])
+def test_service_environment_small_and_large(ns, tmp_path, extra):
+    """keyshim builds the service's environment in a static block when it
+    fits and on the heap when it does not: either way every inherited
+    variable arrives exactly once, K_FILE not at all, and K once, holding
+    the key. (The service reads its environment as keyshim's execve gave
+    it: /proc/$$/environ. The order is the fuzzer's to check: the harness
+    that starts keyshim reorders what it inherits.)"""
+    vol = ns.volume()
+    secret = tmp_path / "secret"
+    value = b64()
+    write_key(secret, value)
+    names = [f"KS_EXTRA_{i}" for i in range(extra)]
+    env = {name: str(i) for i, name in enumerate(names)}
+    env["K_FILE"] = str(secret)
+    script = ('tr "\\0" "\\n" </proc/$$/environ | cut -d= -f1; '
+              'printf "K "; printf %s "$K" | b2sum -l 64')
+    result = ns.run(["-d", str(vol.mnt / "keys"), "-k", "K", "--", "sh", "-c", script],
+                    volume=vol, env=env)
+    assert result.returncode == 0, result.stderr
+    received = result.stdout.splitlines()[:-1]
+    assert sorted(n for n in received if n.startswith("KS_EXTRA_")) == sorted(names)
+    assert received.count("K") == 1 and "K_FILE" not in received
+    assert exported(result.stdout)["K"] == fingerprint(value)
+
+
 def test_name_file_errors(ns, tmp_path):
     vol = ns.volume()
     good, bad = tmp_path / "good", tmp_path / "bad"

@@ -117,8 +117,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 		assert(count_prefix(envp, name, "_FILE") == (size_t)is_key_name(keys, count, file_name));
 	}
 	assert(envp[used + count] == NULL);
-	free(envp[used]); /* the block holding every NAME=value */
-	free(envp);
+	env_free(envp);
 	free(env);
 out:
 	free(input);
