@@ -71,9 +71,11 @@ static const char *env_value(const char *variable)
 }
 
 /* VARIABLE (NAME_FILE or the service's own twin of it): the file's
- * contents, symlinks followed (Kubernetes secrets). */
-static bool read_file_variable(const struct key_spec *spec, const char *suffix,
-                               struct outside *out)
+ * contents, symlinks followed (Kubernetes secrets), opened with the
+ * service user's rights (with -u): a link that user planted leads root to
+ * nothing that user could not read itself. */
+static bool read_file_variable(const struct resolver *r, const struct key_spec *spec,
+                               const char *suffix, struct outside *out)
 {
 	char variable[KEY_NAME_MAX + 16], wanted[128];
 	variable_name(variable, spec, suffix);
@@ -82,8 +84,11 @@ static bool read_file_variable(const struct key_spec *spec, const char *suffix,
 		return false;
 	/* NAME_FILE=<a key> is an easy slip: show only what is plainly a path */
 	const char *shown = value_shown(path);
-	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	int fd = svcconf_open(r->reader, path);
 	struct stat st;
+	if (fd < 0 && errno == EACCES)
+		die(EX_NOPERM, "%s=%s: cannot open as uid %u: %s; make the secret readable by the service's user",
+		    variable, shown, (unsigned)r->reader->uid, strerror(errno));
 	if (fd < 0)
 		die(errno == ENOENT ? EX_CONFIG : exit_code_for_errno(errno),
 		    "%s=%s: cannot open: %s; mount the secret there or unset %s", variable,
@@ -105,8 +110,7 @@ static bool read_file_variable(const struct key_spec *spec, const char *suffix,
 static bool from_file_var(struct resolver *r, const struct key_spec *spec,
                           struct outside *out)
 {
-	(void)r;
-	return read_file_variable(spec, "_FILE", out);
+	return read_file_variable(r, spec, "_FILE", out);
 }
 
 /* The service's own NAME_FILE (Grafana's image: NAME__FILE), which it
@@ -114,7 +118,6 @@ static bool from_file_var(struct resolver *r, const struct key_spec *spec,
 static bool from_service_file_var(struct resolver *r, const struct key_spec *spec,
                                   struct outside *out)
 {
-	(void)r;
 	const char *suffix = spec->own.conf ? spec->own.conf->file_suffix : NULL;
 	if (!suffix)
 		return false;
@@ -122,7 +125,7 @@ static bool from_service_file_var(struct resolver *r, const struct key_spec *spe
 	variable_name(variable, spec, suffix);
 	if (env_value(variable) && env_value(spec->name))
 		die(EX_USAGE, "both %s and %s are set; unset one of them", spec->name, variable);
-	return read_file_variable(spec, suffix, out);
+	return read_file_variable(r, spec, suffix, out);
 }
 
 /* Where a reference in NAME led (issue 13): named in the log, never the

@@ -97,7 +97,7 @@ static int as_reader(const struct run_as *reader, const char *path, struct stat 
 	return fd;
 }
 
-static int open_as(const struct run_as *reader, const char *path)
+int svcconf_open(const struct run_as *reader, const char *path)
 {
 	return as_reader(reader, path, NULL);
 }
@@ -109,7 +109,7 @@ static void read_path(const struct run_as *reader, const char *path, const char 
 {
 	*text = NULL;
 	*len = 0;
-	int fd = open_as(reader, path);
+	int fd = svcconf_open(reader, path);
 	if (fd < 0 && (errno == ENOENT || errno == ENOTDIR))
 		return; /* no such file: the service keeps nothing there */
 	if (fd < 0)
@@ -238,7 +238,7 @@ static void refuse_unreadable(const struct run_as *reader, const struct loaded *
 		const char *slash = strrchr(file->path, '/');
 		int dir_len = slash ? (int)(slash - file->path) : 0;
 		snprintf(beside, sizeof beside, "%.*s/%s", dir_len, file->path, conf->instead[i]);
-		int fd = open_as(reader, beside);
+		int fd = svcconf_open(reader, beside);
 		if (fd < 0 && (errno == ENOENT || errno == ENOTDIR))
 			continue;
 		if (fd >= 0)
@@ -381,7 +381,7 @@ static void refuse_yaml_file(const struct run_as *reader, const struct key_spec 
 static void refuse_yaml_dir(const struct run_as *reader, const struct key_spec *spec,
                             const char *path)
 {
-	int fd = open_as(reader, path);
+	int fd = svcconf_open(reader, path);
 	if (fd < 0 && (errno == ENOENT || errno == ENOTDIR))
 		return;
 	if (fd < 0)

@@ -48,6 +48,11 @@ bool svcconf_data_elsewhere(const struct service_conf *conf, const struct run_as
 bool svcconf_read_whole(const char *path, const char *label, const struct run_as *reader,
                         char *text, size_t *len);
 
+/* open(2) PATH read-only as the service's user when keyshim is root for
+ * someone else (reader->change), so the path and every symlink in it are
+ * resolved with that user's rights, not root's. */
+int svcconf_open(const struct run_as *reader, const char *path);
+
 /* Wipe and free every file read. */
 void svcconf_forget(void);
 

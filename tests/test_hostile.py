@@ -314,6 +314,32 @@ def test_name_file_plain_path_is_shown(ns):
     assert_error(result, EX_CONFIG, "/run/secrets/semaphore-key.txt")
 
 
+@pytest.mark.parametrize("variable", ["NAME_FILE", "twin"])
+def test_name_file_link_planted_by_the_user_gives_it_nothing_root_only(ns, tmp_path, variable):
+    """NAME_FILE points into a directory the service user owns; the user
+    makes the file there a symlink to a secret only root may read. Root
+    opens NAME_FILE with the user's rights, so the user gets no key out of
+    it (77), and the service never starts with it."""
+    (tmp_path / "root-only").mkdir(mode=0o700)
+    secret = ns.secret_file(tmp_path / "root-only" / "secret", b64())
+    os.chmod(secret, 0o600)
+    vol = ns.volume()
+    drop = vol.data / "drop"
+    drop.mkdir()
+    os.chown(drop, USER, USER)
+    (drop / "secret").symlink_to(secret)
+    os.lchown(drop / "secret", USER, USER)
+    if variable == "NAME_FILE":
+        args, env = ["-k", "K"], {"K_FILE": str(vol.mnt / "drop" / "secret")}
+    else:  # Grafana's own twin, GF_SECURITY_SECRET_KEY__FILE
+        args, env = ["-p", "grafana"], {"GF_SECURITY_SECRET_KEY__FILE": str(vol.mnt / "drop" / "secret")}
+    result = ns.run(["-d", str(vol.mnt / "keys"), "-u", f"{USER}:{USER}"] + args +
+                    ["--", "sh", "-c", "echo started"], volume=vol, env=env, dir_option=False)
+    assert_error(result, EX_NOPERM, "cannot open as uid", "readable by the service's user")
+    assert "started" not in result.stdout
+    assert not (vol.data / "keys").exists()
+
+
 # --- 5. no core dump holds a key; the wipe fits any stack -----------------
 
 def test_supervisor_survives_ulimit_s_64(ns, tmp_path):
