@@ -470,6 +470,19 @@ bool svcconf_data_elsewhere(const struct service_conf *conf, const struct run_as
 		const struct data_setting *s = &silent->elsewhere[i];
 		static char text[KEY_TEXT_MAX + 1]; /* small stacks; wiped below */
 		size_t len = 0;
+		/* the service's image reads VARIABLE__FILE into VARIABLE after
+		 * keyshim has run (Grafana's run.sh; a database URL holds a
+		 * password, so __FILE is the usual way): keyshim does not read it,
+		 * and cannot tell where the data is */
+		char twin[KEY_NAME_MAX + 16];
+		const char *via_file = NULL;
+		if (s->variable && conf->file_suffix &&
+		    (size_t)snprintf(twin, sizeof twin, "%s%s", s->variable, conf->file_suffix) < sizeof twin)
+			via_file = getenv(twin);
+		if (via_file && *via_file) {
+			snprintf(what, size, "%s is set", twin);
+			return true;
+		}
 		const char *value = s->variable ? getenv(s->variable) : NULL;
 		if (value && *value && s->variable_is_place) {
 			continue;

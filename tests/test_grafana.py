@@ -356,6 +356,11 @@ def test_data_is_looked_for_as_the_service_user(ns, shared_dir):
     {"GF_DATABASE_TYPE": "postgres"}, {"GF_DATABASE_URL": "mysql://grafana:pw@db:3306/grafana"},
     {"GF_DATABASE_PATH": "/elsewhere/grafana.db"}, "[database]\ntype = mysql\n",
     "[database]\nurl = postgres://grafana@db/grafana\n",
+    # the image's run.sh reads these into the variables after keyshim ran
+    {"GF_DATABASE_URL__FILE": "/run/secrets/grafana-db-url"},
+    {"GF_DATABASE_TYPE__FILE": "/run/secrets/grafana-db-type"},
+    {"GF_DATABASE_PATH__FILE": "/run/secrets/grafana-db-path"},
+    {"GF_PATHS_DATA__FILE": "/run/secrets/grafana-data-path"},
 ])
 def test_data_in_a_database_keyshim_cannot_see_is_refused(ns, tmp_path, where):
     """MySQL or PostgreSQL (url or type), or a SQLite file elsewhere: the
