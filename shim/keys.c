@@ -163,7 +163,13 @@ static bool resolve_reference(struct resolver *r, const struct key_spec *spec,
 		if (ref.target_len > KEY_NAME_MAX)
 			die(EX_CONFIG, "%s: the variable it names is too long", spec->name);
 		memcpy(var, target, ref.target_len + 1);
-		const char *found = env_value(var);
+		/* getenv, not env_value: set but empty is not unset to the
+		 * service (os.getenv, os.LookupEnv), which takes the empty value
+		 * over the default and cannot start with it */
+		const char *found = getenv(var);
+		if (found && !*found)
+			die(EX_CONFIG, "%s=env://%s: %s is set but empty, which the service takes over the default; set it to the key, or unset it",
+			    spec->name, var, var);
 		size_t len = found ? strlen(found) : ref.fallback_len;
 		if (!found && !(ref.has_default && len > 0))
 			die(EX_CONFIG, "%s=env://%s: %s is not set and there is no default; set it, or give the key itself",
@@ -201,6 +207,13 @@ static bool from_environment(struct resolver *r, const struct key_spec *spec,
 	if (env_value(variable))
 		die(EX_USAGE, "both %s and %s are set; unset one of them", spec->name, variable);
 	key_spec_describe(spec, wanted, sizeof wanted);
+	/* authentik's Python half json-decodes "..." (and then reads what is
+	 * inside as a reference), its Go half takes the text as it is: the
+	 * two would run with different keys */
+	if (spec->own.conf && spec->own.conf->references && value[strspn(value, " \t\n\r")] == '"')
+		die(EX_DATAERR,
+		    "%s (from the environment) is a JSON string, which the service's Python half decodes and its Go half does not; give the key itself, unquoted",
+		    spec->name);
 	if (spec->own.conf && spec->own.conf->references && resolve_reference(r, spec, value, out)) {
 		if (!key_value_valid(spec, out->text, out->len))
 			die(EX_DATAERR, "%s: the value from %s is not %s; fix it", spec->name,

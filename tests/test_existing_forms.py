@@ -131,6 +131,25 @@ def test_authentik_env_reference_to_nothing_is_refused(ns):
     assert "AK_UNSET_VARIABLE" in result.stderr
 
 
+def test_authentik_env_reference_to_an_empty_variable_is_refused(ns):
+    """os.getenv and LookupEnv give "" for a set, empty variable, not the
+    default: authentik would start with an empty key. keyshim refuses."""
+    default = ns.secret(b64(60))
+    result = refused(ns, "authentik", {AK: f"env://AK_EMPTY?{default}", "AK_EMPTY": ""},
+                     EX_CONFIG)
+    assert "AK_EMPTY is set but empty" in result.stderr
+
+
+@pytest.mark.parametrize("kind", ["reference", "key"])
+def test_authentik_json_string_value_is_refused(ns, tmp_path, kind):
+    """authentik's Python half json-decodes "..." (a reference inside is
+    then read), its Go half does not: no key file may hold the quotes."""
+    secret = ns.secret_file(tmp_path / "akey", b64(60))
+    inner = f"file://{secret}" if kind == "reference" else ns.secret(b64(60))
+    result = refused(ns, "authentik", {AK: f'"{inner}"'}, EX_DATAERR)
+    assert "JSON string" in result.stderr
+
+
 def test_authentik_missing_file_is_refused_default_or_not(ns, tmp_path):
     """authentik would fall back to the ?default (often empty): keyshim does
     not guess whether the secret was meant to be mounted."""
