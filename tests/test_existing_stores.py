@@ -326,3 +326,15 @@ def test_a_name_exported_twice_is_refused(ns, args):
     assert result.returncode == 64, result.stderr
     assert WEBSERVER in result.stderr and API in result.stderr
     assert vol.files() == []
+
+
+def test_every_preset_with_a_file_of_its_own_in_one_run(ns):
+    """A shared init container may name them all: each service's file is
+    looked for (none exists here), and nothing runs out of room (this
+    exited 70, 'too many service configuration files', with five)."""
+    presets = ["semaphore", "airflow", "plausible", "grafana", "gitea", "n8n", "node-red",
+               "authentik"]
+    args = [a for p in presets for a in ("-p", p)]
+    result = ns.run(args + ["--", "true"], volume=ns.volume())
+    assert result.returncode == 0, result.stderr
+    assert {state for state, _ in states(result.stderr).values()} == {"created"}
