@@ -48,6 +48,12 @@ bool svcconf_data_elsewhere(const struct service_conf *conf, const struct run_as
 bool svcconf_read_whole(const char *path, const char *label, const struct run_as *reader,
                         char *text, size_t *len);
 
+/* True when path, a source svcconf_lookup gave, is the file an INI
+ * FIELD_URI option names (Gitea's SECRET_KEY_URI): the service reads the
+ * key there itself, and exporting it would set FIELD beside FIELD_URI,
+ * which the service refuses. */
+bool svcconf_service_reads(const char *path);
+
 /* Wipe and free every file read. */
 void svcconf_forget(void);
 
