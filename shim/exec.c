@@ -74,10 +74,11 @@ char **env_with_keys(const struct key *keys, size_t count)
 		inherited++;
 	key_block_size = 0;
 	for (size_t i = 0; i < count; i++)
-		key_block_size += strlen(keys[i].spec->name) + 1 + keys[i].len + 1 +
-		                  (keys[i].spec->own.alias
-		                       ? strlen(keys[i].spec->own.alias) + 1 + keys[i].len + 1
-		                       : 0);
+		if (!keys[i].unexported) /* the service reads it itself */
+			key_block_size += strlen(keys[i].spec->name) + 1 + keys[i].len + 1 +
+			                  (keys[i].spec->own.alias
+			                       ? strlen(keys[i].spec->own.alias) + 1 + keys[i].len + 1
+			                       : 0);
 
 	size_t slots = inherited + 2 * count + 1;
 	char **envp;
@@ -99,6 +100,8 @@ char **env_with_keys(const struct key *keys, size_t count)
 			envp[used++] = environ[i];
 	char *cursor = key_block;
 	for (size_t i = 0; i < count; i++) {
+		if (keys[i].unexported) /* the service reads it itself */
+			continue;
 		/* the key under its name, and under the name older releases read */
 		const char *names[] = { keys[i].spec->name, keys[i].spec->own.alias };
 		for (size_t n = 0; n < 2 && names[n]; n++) {

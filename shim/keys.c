@@ -32,6 +32,7 @@ struct outside {
 	enum source_kind kind;
 	const char *source; /* NAME_FILE's path, "the environment", the service's file */
 	const char *suffix; /* SOURCE_FILE_VAR: "_FILE", or the service's own twin */
+	bool service_reads; /* the service reads it itself: never exported (svcconf_service_reads) */
 	size_t len;
 	char text[KEY_TEXT_MAX + 1];
 };
@@ -265,6 +266,7 @@ static bool from_conf_section(struct resolver *r, const struct key_spec *spec,
 		die(EX_DATAERR, "%s: %s%s%s%s is not %s, which %s needs; fix the file (keyshim never changes it)",
 		    out->source, section ? "[" : "", section ? section : "", section ? "] " : "",
 		    spec->own.field, wanted, spec->name);
+	out->service_reads = svcconf_service_reads(out->source);
 	return true;
 }
 
@@ -368,6 +370,7 @@ static void read_outside(struct resolver *r, const struct key_spec *spec,
 	static struct outside later;
 	refuse_indirect(spec);
 	out->present = false;
+	out->service_reads = false;
 	for (size_t i = 0; i < sizeof sources / sizeof sources[0]; i++) {
 		struct outside *slot = out->present ? &later : out;
 		if (!sources[i].read(r, spec, slot))
@@ -464,6 +467,10 @@ static void settle_conflict(struct resolver *r, struct key *key, const struct ou
 		if (given->kind == SOURCE_SERVICE_CONF && read_before_env(key->spec))
 			die(EX_CONFIG,
 			    "%s: --on-conflict file cannot win over %s (%s): the service reads that file before the environment and would not use the key file %s (%s); remove it (keyshim never changes it)",
+			    key->spec->name, given->source, given_fp, r->path, key->fingerprint);
+		if (given->service_reads)
+			die(EX_CONFIG,
+			    "%s: --on-conflict file cannot win over %s (%s): the service reads the key there itself, and keyshim does not export it; make the file hold the key file %s's key (%s), or move the key file away",
 			    key->spec->name, given->source, given_fp, r->path, key->fingerprint);
 		log_warn("%s: using the key file %s (%s), not the value from %s (%s), as --on-conflict file says",
 		         key->spec->name, r->path, key->fingerprint, given->source, given_fp);
@@ -563,6 +570,10 @@ static bool resolve_without_writing(struct resolver *r, struct key *key,
 	read_outside(r, spec, given);
 	key->state = KEY_MISSING;
 	key->source = NULL;
+	key->unexported = given->present && given->service_reads;
+	if (key->unexported)
+		log_info("%s: not exported: the service reads it from %s itself", spec->name,
+		         given->source);
 	if (key_file_read(r->dir, spec, key->text, &key->len))
 		use_stored(r, key, given);
 	else if (given->present && given->kind == SOURCE_FILE_VAR)

@@ -52,6 +52,9 @@ struct key {
 	size_t len;
 	char text[KEY_TEXT_MAX + 1]; /* the exported value: secret */
 	char fingerprint[FINGERPRINT_SIZE];
+	/* the service reads this value itself (Gitea's SECRET_KEY_URI file):
+	 * kept and checked, never exported */
+	bool unexported;
 };
 
 /* Fill keys[i] for every spec of list; exits on any refusal. The service's

@@ -91,6 +91,15 @@ struct service_conf {
 	/* INI: [section] FIELD + this holds a file: URI of a file whose
 	 * trimmed contents are the key (Gitea's SECRET_KEY_URI); NULL: none */
 	const char *uri_suffix;
+	/* The image's environment-to-ini (Gitea's, Forgejo's): a variable
+	 * PREFIX + SECTION__OPTION[__FILE] sets [section] OPTION of this file
+	 * at every start (svcform_ini_env_sets); spellings keyshim does not
+	 * read are refused. NULL: none. */
+	const char *ini_env_prefixes[2];
+	/* Variables the image's first start writes into the file when it does
+	 * not exist yet (Gitea's setup: SECRET_KEY, INSTALL_LOCK), refused
+	 * then, with the name to give each as instead. */
+	struct { const char *variable, *instead; } setup_variables[2];
 };
 
 /* What a key protects: stored data (lose the key, lose the data), or only

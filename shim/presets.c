@@ -356,6 +356,13 @@ static const struct service_conf gitea_app_ini = {
 	.file_suffix = "__FILE",
 	.silent = &gitea_default,
 	.uri_suffix = "_URI", /* loadSecret: SECRET_KEY_URI, INTERNAL_TOKEN_URI, JWT_SECRET_URI, LFS_JWT_SECRET_URI */
+	/* config_env.go: GITEA__; Forgejo's also FORGEJO__, its own */
+	.ini_env_prefixes = { "GITEA__", "FORGEJO__" },
+	/* docker/root/etc/s6/gitea/setup, docker/rootless/.../docker-setup.sh:
+	 * when app.ini is missing, envsubst writes $SECRET_KEY and
+	 * $INSTALL_LOCK (true when SECRET_KEY is set) into the new one */
+	.setup_variables = { { "SECRET_KEY", "GITEA__security__SECRET_KEY" },
+	                     { "INSTALL_LOCK", "GITEA__security__INSTALL_LOCK" } },
 };
 
 /* GITEA__SECURITY__SECRET_KEY and the like name the same option: read

@@ -326,6 +326,100 @@ static void refuse_indirect_options(const struct loaded *file, const char *secti
 	}
 }
 
+/* ---- the image's environment-to-ini (Gitea, Forgejo: conf->ini_env_prefixes) ---- */
+
+extern char **environ;
+
+/* The first environment variable, not empty and none of skip[], that the
+ * image's environment-to-ini applies to [section] option: its name (for
+ * messages; a static copy, cut short past 200 bytes), *value its value;
+ * NULL when there is none. */
+static const char *ini_env_setting(const struct service_conf *conf, const char *section,
+                                   const char *option, const char *const skip[3],
+                                   const char **value)
+{
+	static char name[201];
+	for (size_t i = 0; environ[i]; i++) {
+		const char *entry = environ[i];
+		size_t len = strcspn(entry, "=");
+		bool file, sets = false, skipped = false;
+		if (entry[len] != '=' || entry[len + 1] == '\0')
+			continue;
+		for (size_t p = 0; p < 2 && conf->ini_env_prefixes[p]; p++)
+			sets = sets || svcform_ini_env_sets(entry, len, conf->ini_env_prefixes[p],
+			                                    section, option, &file);
+		for (size_t k = 0; sets && skip && k < 3; k++)
+			skipped = skipped || (skip[k] && strlen(skip[k]) == len &&
+			                      memcmp(skip[k], entry, len) == 0);
+		if (!sets || skipped)
+			continue;
+		snprintf(name, sizeof name, "%.*s", (int)len, entry);
+		*value = entry + len + 1;
+		return name;
+	}
+	return NULL;
+}
+
+/* Spellings of [section] FIELD that keyshim does not read (FORGEJO__...,
+ * GITEA__SECURITY__...__FILE, escapes), and any of FIELD_URI: the image
+ * writes them into the file, where the key keyshim exports takes their
+ * place, or beside which the service refuses it. */
+static void refuse_ini_env(const struct loaded *file, const char *section,
+                           const struct key_spec *spec)
+{
+	const struct service_conf *conf = file->conf;
+	char twin[KEY_NAME_MAX + 16], option[KEY_NAME_MAX + 16];
+	const char *value, *found;
+	snprintf(twin, sizeof twin, "%s%s", spec->name, conf->file_suffix ? conf->file_suffix : "");
+	const char *const read[3] = { spec->name, twin, spec->own.alias };
+	if ((found = ini_env_setting(conf, section, spec->own.field, read, &value)))
+		die(EX_CONFIG,
+		    "%s is set: the image writes it into [%s] %s of the service's %s, where the %s keyshim exports takes its place; give the key as %s (or %s) and unset %s",
+		    found, section, spec->own.field, conf->label, spec->name, spec->name, twin, found);
+	if (!conf->uri_suffix)
+		return;
+	snprintf(option, sizeof option, "%s%s", spec->own.field, conf->uri_suffix);
+	if ((found = ini_env_setting(conf, section, option, NULL, &value)))
+		die(EX_CONFIG,
+		    "%s is set: keyshim does not read [%s] %s from the environment, and the image would write it into the service's %s beside the %s keyshim exports, which the service refuses; give the file as %s and unset %s",
+		    found, section, option, conf->label, spec->name, twin, found);
+}
+
+/* [section] FIELD_URI is in the file: any variable that makes keyshim
+ * export the key (NAME_FILE) or the image write FIELD (every spelling)
+ * would set FIELD beside it, which the service refuses. */
+static void refuse_env_beside_uri(const struct loaded *file, const char *section,
+                                  const struct key_spec *spec, const char *option)
+{
+	char name_file[KEY_NAME_MAX + 16];
+	const char *value, *found = NULL;
+	snprintf(name_file, sizeof name_file, "%s_FILE", spec->name);
+	if (file->conf->ini_env_prefixes[0])
+		found = ini_env_setting(file->conf, section, spec->own.field, NULL, &value);
+	if (!found && (value = getenv(name_file)) && *value)
+		found = name_file;
+	if (found)
+		die(EX_CONFIG,
+		    "%s is set and %s has [%s] %s: the service would find %s beside it, which it refuses; unset %s, or remove %s from the file",
+		    found, file->path, section, option, spec->own.field, found, option);
+}
+
+/* The file does not exist yet: variables the image's first start writes
+ * into the new one, where keyshim cannot see them. */
+static void refuse_setup_variables(const struct loaded *file)
+{
+	const struct service_conf *conf = file->conf;
+	for (size_t i = 0; !file->text && i < sizeof conf->setup_variables / sizeof conf->setup_variables[0]; i++) {
+		const char *variable = conf->setup_variables[i].variable;
+		const char *value = variable ? getenv(variable) : NULL;
+		if (value && *value)
+			die(EX_CONFIG,
+			    "%s is set and %s does not exist: the image's first start writes it into a new %s, which keyshim cannot see; give it as %s instead, and unset %s",
+			    variable, file->path, conf->label, conf->setup_variables[i].instead, variable);
+	}
+}
+/* ---- end of the image's environment-to-ini ---- */
+
 /* [section] FIELD_URI = file:PATH (Gitea's loadSecret): the file's
  * contents, whitespace trimmed, are the key; beside FIELD, or empty, or
  * unreadable, the service refuses to start, and so does keyshim. Only a
@@ -344,6 +438,7 @@ static bool from_uri(const struct run_as *reader, const struct loaded *file,
 	if (found)
 		die(EX_CONFIG, "%s: [%s] %s and %s are both set, which the service refuses; remove one",
 		    file->path, section, spec->own.field, option);
+	refuse_env_beside_uri(file, section, spec, option);
 	const char *target = strncmp(uri, "file://", 7) == 0 ? uri + 7
 	                   : strncmp(uri, "file:", 5) == 0 ? uri + 5 : NULL;
 	if (!target || target[0] != '/' ||
@@ -437,9 +532,13 @@ bool svcconf_lookup(const struct key_spec *spec, const char *section,
 	*len = 0;
 	/* the key's own field first: a file that does not parse says so */
 	bool found = file->text && get_value(file, section, own->field, text, len) && *len > 0;
-	if (!file->checked)
+	if (!file->checked) {
 		refuse_unreadable(reader, file);
+		refuse_setup_variables(file);
+	}
 	file->checked = true;
+	if (own->conf->ini_env_prefixes[0])
+		refuse_ini_env(file, section, spec);
 	if (file->text && own->cmd_secret && own->conf->syntax == CONF_INI)
 		refuse_indirect_options(file, section, spec);
 	if (file->text && own->conf->uri_suffix)
@@ -485,11 +584,17 @@ bool svcconf_data_elsewhere(const struct service_conf *conf, const struct run_as
 			snprintf(what, size, "%s is set", twin);
 			return true;
 		}
-		const char *value = s->variable ? getenv(s->variable) : NULL;
+		const char *value = s->variable ? getenv(s->variable) : NULL, *variable = s->variable;
+		/* any spelling the image's environment-to-ini applies (its __FILE
+		 * form's value, a path, is never `local`) */
+		if ((!value || !*value) && s->section && conf->ini_env_prefixes[0]) {
+			const char *other = ini_env_setting(conf, s->section, s->option, NULL, &value);
+			variable = other ? other : variable;
+		}
 		if (value && *value && s->variable_is_place) {
 			continue;
 		} else if (value && *value) {
-			snprintf(what, size, "%s is set", s->variable);
+			snprintf(what, size, "%s is set", variable);
 		} else if (s->option) {
 			struct loaded *file = load(conf, reader);
 			if (!file->text || !get_value(file, s->section, s->option, text, &len) || len == 0)
@@ -504,6 +609,14 @@ bool svcconf_data_elsewhere(const struct service_conf *conf, const struct run_as
 		if (!local)
 			return true;
 	}
+	return false;
+}
+
+bool svcconf_service_reads(const char *path)
+{
+	for (size_t i = 0; i < uri_path_count; i++)
+		if (path == uri_paths[i])
+			return true;
 	return false;
 }
 

@@ -52,6 +52,11 @@ bool svcconf_read_whole(const char *path, const char *label, const struct run_as
  * someone else (reader->change), so the path and every symlink in it are
  * resolved with that user's rights, not root's. */
 int svcconf_open(const struct run_as *reader, const char *path);
+/* True when path, a source svcconf_lookup gave, is the file an INI
+ * FIELD_URI option names (Gitea's SECRET_KEY_URI): the service reads the
+ * key there itself, and exporting it would set FIELD beside FIELD_URI,
+ * which the service refuses. */
+bool svcconf_service_reads(const char *path);
 
 /* Wipe and free every file read. */
 void svcconf_forget(void);

@@ -178,3 +178,116 @@ bool svcform_yaml_may_set(const char *text, size_t len, const char *key)
 	return memchr(text, '\\', len) || memchr(text, '\0', len) ||
 	       memmem(text, len, key, strlen(key));
 }
+
+/* ---- Gitea's environment-to-ini (svcform_ini_env_sets) ---- */
+
+static int hex_digit(char c)
+{
+	return (c >= '0' && c <= '9') ? c - '0'
+	     : (c >= 'a' && c <= 'f') ? c - 'a' + 10
+	     : (c >= 'A' && c <= 'F') ? c - 'A' + 10 : -1;
+}
+
+/* The length of Go's escape regexp `_0[xX](([0-9a-fA-F]{2})+)_` at
+ * text[i..len): an even run of hex digits closed by '_'; 0 for none. */
+static size_t escape_length(const char *text, size_t len, size_t i)
+{
+	if (len - i < 6 || text[i] != '_' || text[i + 1] != '0' ||
+	    (text[i + 2] != 'x' && text[i + 2] != 'X'))
+		return 0;
+	size_t run = 0;
+	while (i + 3 + run < len && hex_digit(text[i + 3 + run]) >= 0)
+		run++;
+	if (run == 0 || run % 2 != 0 || i + 3 + run >= len || text[i + 3 + run] != '_')
+		return 0;
+	return 3 + run + 1;
+}
+
+/* A decoded section or key, compared as it grows: `at` bytes of `want`
+ * matched so far; `lower`: the section, compared as Go lower-cases it. */
+struct ini_env_part {
+	const char *want;
+	size_t at;
+	bool lower, differs;
+	unsigned char held[3]; /* the start of a multi-byte character */
+	size_t held_len;
+};
+
+static void part_match(struct ini_env_part *p, char c)
+{
+	if (p->want[p->at] == c && c != '\0')
+		p->at++;
+	else
+		p->differs = true;
+}
+
+static void part_add(struct ini_env_part *p, unsigned char c)
+{
+	if (p->differs)
+		return;
+	if (!p->lower) {
+		part_match(p, (char)c);
+		return;
+	}
+	if (p->held_len == 0 && c < 0x80) {
+		part_match(p, (char)(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c));
+		return;
+	}
+	/* only two characters lower-case to ASCII: U+0130 (C4 B0) to `i`,
+	 * U+212A (E2 84 AA) to `k`; any other non-ASCII one differs */
+	p->held[p->held_len++] = c;
+	if (p->held_len == 2 && memcmp(p->held, "\xC4\xB0", 2) == 0) {
+		p->held_len = 0;
+		part_match(p, 'i');
+	} else if (p->held_len == 3 && memcmp(p->held, "\xE2\x84\xAA", 3) == 0) {
+		p->held_len = 0;
+		part_match(p, 'k');
+	} else if (!((p->held_len == 1 && (c == 0xC4 || c == 0xE2)) ||
+	             (p->held_len == 2 && p->held[0] == 0xE2 && c == 0x84))) {
+		p->differs = true;
+	}
+}
+
+static bool part_equals(const struct ini_env_part *p)
+{
+	return !p->differs && p->held_len == 0 && p->want[p->at] == '\0';
+}
+
+bool svcform_ini_env_sets(const char *name, size_t len, const char *prefix,
+                          const char *section, const char *option, bool *file)
+{
+	static const char file_suffix[] = "__FILE";
+	size_t prefix_len = strlen(prefix), suffix_len = sizeof file_suffix - 1;
+	*file = false;
+	if (len < prefix_len || memcmp(name, prefix, prefix_len) != 0)
+		return false;
+	if (len - prefix_len >= suffix_len &&
+	    memcmp(name + len - suffix_len, file_suffix, suffix_len) == 0) {
+		*file = true;
+		len -= suffix_len;
+	}
+	const char *text = name + prefix_len;
+	len -= prefix_len;
+	struct ini_env_part parts[2] = { { .want = section, .lower = true },
+	                                 { .want = option } };
+	size_t in = 0, key_len = 0; /* in: 1 once in KEY */
+	for (size_t i = 0; i < len;) {
+		size_t escape = escape_length(text, len, i);
+		if (escape) {
+			for (size_t h = i + 3; h + 1 < i + escape; h += 2)
+				part_add(&parts[in], (unsigned char)(hex_digit(text[h]) * 16 +
+				                                     hex_digit(text[h + 1])));
+			key_len += in ? (escape - 4) / 2 : 0;
+			i += escape;
+		} else if (!in && i + 1 < len && text[i] == '_' && text[i + 1] == '_' &&
+		           !escape_length(text, len, i + 1)) {
+			in = 1; /* the first plain "__" */
+			i += 2;
+		} else {
+			part_add(&parts[in], (unsigned char)text[i]);
+			key_len += in;
+			i++;
+		}
+	}
+	return in && key_len > 0 && part_equals(&parts[0]) && part_equals(&parts[1]);
+}

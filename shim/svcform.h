@@ -59,4 +59,17 @@ bool svcform_json_like(const char *text, size_t len);
  * escape in a double-quoted scalar can spell any name) nor a NUL. */
 bool svcform_yaml_may_set(const char *text, size_t len, const char *key);
 
+/* Gitea's and Forgejo's environment-to-ini (modules/setting/config_env.go
+ * decodeEnvironmentKey; the images apply it to app.ini at every start):
+ * true when the variable name[0..len) starts with `prefix` ("GITEA__";
+ * Forgejo also "FORGEJO__") and sets [section] option: after the prefix
+ * and without one trailing "__FILE" (then *file is true: the value is a
+ * file's path), the first "__" outside an escape splits SECTION from KEY;
+ * an escape `_0X` + pairs of hex digits + `_` (x in either case) stands
+ * for those bytes. SECTION is compared lower-cased as Go's
+ * strings.ToLower does (U+0130 is `i`, U+212A is `k`) with `section`, a
+ * lower-case ASCII name; KEY exactly with `option`. */
+bool svcform_ini_env_sets(const char *name, size_t len, const char *prefix,
+                          const char *section, const char *option, bool *file);
+
 #endif

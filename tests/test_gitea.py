@@ -249,3 +249,117 @@ def test_uri_gitea_would_refuse_is_refused(ns, tmp_path, text, code):
                   text.format(p=secret, e=empty))
     result = refused(ns, ns.volume(), env, code)
     assert "SECRET_KEY_URI" in result.stderr or "SECRET_KEY" in result.stderr
+
+
+# --- every name the images' environment-to-ini applies (config_env.go) ---------
+# GITEA__ (Forgejo: also FORGEJO__) + section (any case) + __ + KEY (exact) +
+# optional __FILE; `_0X..._` escapes. Spellings keyshim does not read are
+# refused (78): they would reach app.ini, where keyshim's exported
+# GITEA__security__SECRET_KEY (later in the environment) takes their place.
+
+ENV_NOT_READ = ["FORGEJO__security__SECRET_KEY", "FORGEJO__SECURITY__SECRET_KEY",
+                "GITEA__SECURITY__SECRET_KEY__FILE", "FORGEJO__security__SECRET_KEY__FILE",
+                "GITEA__Security__SECRET_KEY", "GITEA__securit_0X79___SECRET_KEY",
+                "GITEA__security__SECRET_0X5F_KEY", "FORGEJO__oauth2__JWT_SECRET"]
+
+
+@pytest.mark.parametrize("variable", ENV_NOT_READ)
+def test_other_spellings_of_a_key_are_refused(ns, tmp_path, variable):
+    key = "Uu4" + raw_url(45)[:61] if "SECRET_KEY" in variable else raw_url()
+    value = str(ns.secret_file(tmp_path / "key", key)) if variable.endswith("__FILE") else key
+    ns.secret(key)
+    result = refused(ns, ns.volume(), {"GITEA_CUSTOM": str(tmp_path / "none"), variable: value})
+    assert variable in result.stderr
+    assert ("GITEA__security__SECRET_KEY__FILE" in result.stderr or
+            "GITEA__oauth2__JWT_SECRET__FILE" in result.stderr)
+
+
+@pytest.mark.parametrize("variable", ["GITEA__security__SECRET_KEY_URI",
+                                      "FORGEJO__SECURITY__SECRET_KEY_URI",
+                                      "GITEA__oauth2__JWT_SECRET_URI"])
+def test_uri_variables_are_refused(ns, tmp_path, variable):
+    """keyshim does not read _URI variables; environment-to-ini would write
+    the option beside the key keyshim exports, which Gitea refuses."""
+    secret = ns.secret_file(tmp_path / "key", "Tt3" + raw_url(45)[:61])
+    result = refused(ns, ns.volume(), {"GITEA_CUSTOM": str(tmp_path / "none"),
+                                       variable: f"file:{secret}"})
+    assert variable in result.stderr and "__FILE" in result.stderr
+
+
+@pytest.mark.parametrize("variable,value", [
+    ("GITEA__SECURITY__INSTALL_LOCK", "true"), ("FORGEJO__security__INSTALL_LOCK", "true"),
+    ("GITEA__security__INSTALL_LOCK__FILE", "/run/secrets/lock"),
+    ("GITEA__security__INSTALL_LOC_0X4B_", "1")])
+def test_install_lock_in_any_spelling_is_seen(ns, tmp_path, variable, value):
+    """An installed Gitea whose database keyshim cannot see (Postgres), no
+    key anywhere: refused (78), whichever spelling says it is installed."""
+    ns.secret(PUBLISHED)
+    env = app_ini(ns, tmp_path, "[database]\nDB_TYPE = postgres\n")
+    result = refused(ns, ns.volume(), {**env, variable: value})
+    assert variable in result.stderr and PUBLISHED_FP in result.stderr
+
+
+def test_install_lock_false_in_another_spelling_is_not_installed(ns, tmp_path):
+    result = ns.run(["-p", "gitea", "--", "true"], volume=ns.volume(),
+                    env={"GITEA_CUSTOM": str(tmp_path / "none"),
+                         "FORGEJO__SECURITY__INSTALL_LOCK": "false"})
+    assert result.returncode == 0, result.stderr
+    assert states(result.stderr)[SECRET][0] == "created"
+
+
+@pytest.mark.parametrize("variable,value", [("SECRET_KEY", "old-operator-secret-key-1234"),
+                                            ("INSTALL_LOCK", "true")])
+def test_setup_variables_without_app_ini_are_refused(ns, tmp_path, variable, value):
+    """The images' setup writes plain SECRET_KEY and INSTALL_LOCK into a new
+    app.ini (docker/root/etc/s6/gitea/setup): refused while there is none."""
+    ns.secret(value)
+    result = refused(ns, ns.volume(), {"GITEA_CUSTOM": str(tmp_path / "none"), variable: value})
+    assert variable in result.stderr and f"GITEA__security__{variable}" in result.stderr
+    # with app.ini in place, the setup leaves them alone: not refused
+    env = app_ini(ns, tmp_path, "[security]\nINSTALL_LOCK = false\n")
+    result = ns.run(["-p", "gitea", "--", "true"], volume=ns.volume("b"), env={**env, variable: value})
+    assert result.returncode == 0, result.stderr
+
+
+# --- a key from a _URI option is kept and checked, never exported -------------
+# Exported, environment-to-ini would write SECRET_KEY beside SECRET_KEY_URI,
+# and Gitea refuses to start ("Cannot specify both").
+
+ENV_DUMP = [PYTHON, "-c", "import json, os, sys; json.dump(sorted(k for k in os.environ "
+            "if k.upper().startswith(('GITEA__', 'FORGEJO__'))), open(sys.argv[1], 'w'))"]
+
+
+def test_uri_key_is_not_exported(ns, tmp_path):
+    key, jwt_secret = "Ss2" + raw_url(45)[:61], raw_url()
+    secret = ns.secret_file(tmp_path / "gitea_secret_key", key)
+    jwt_file = ns.secret_file(tmp_path / "gitea_jwt_secret", jwt_secret)
+    env = app_ini(ns, tmp_path, f"[security]\nINSTALL_LOCK = true\nSECRET_KEY_URI = file:{secret}\n"
+                  f"[oauth2]\nJWT_SECRET_URI = file://{jwt_file}\n")
+    vol, out = ns.volume(), tmp_path / "env.json"
+    for state in ("adopted", "loaded"):   # and so on every start
+        result = ns.run(["-p", "gitea", "--", *ENV_DUMP, str(out)], volume=vol, env=env)
+        assert result.returncode == 0, result.stderr
+        got = states(result.stderr)
+        assert got[SECRET] == (state, fingerprint(key))
+        assert got[JWT] == (state, fingerprint(jwt_secret))
+        assert json.loads(out.read_text()) == sorted([TOKEN, TOKEN.upper(), LFS, LFS.upper()])
+    assert fingerprint(vol.key(SECRET)) == fingerprint(key)
+    # the file changed: it differs from the key file, refused whatever --on-conflict says
+    ns.secret_file(secret, "Rr1" + raw_url(45)[:61])
+    for args in ((), ("--on-conflict", "file")):
+        result = ns.run(["-p", "gitea", *args, "--", "true"], volume=vol, env=env)
+        assert result.returncode == EX_CONFIG, result.stderr
+        assert result.stderr.count("keyshim: error:") == 1
+
+
+@pytest.mark.parametrize("variable", [SECRET, SECRET + "_FILE", SECRET + "__FILE",
+                                      "GITEA__SECURITY__SECRET_KEY"])
+def test_key_variable_beside_uri_is_refused(ns, tmp_path, variable):
+    """NAME (any spelling) or NAME_FILE beside SECRET_KEY_URI in app.ini:
+    the service would find both; refused (78), even with the same key."""
+    key = "Qq0" + raw_url(45)[:61]
+    secret = ns.secret_file(tmp_path / "gitea_secret_key", key)
+    env = app_ini(ns, tmp_path, f"[security]\nINSTALL_LOCK = true\nSECRET_KEY_URI = file:{secret}\n")
+    value = str(secret) if variable.endswith("FILE") else key
+    result = refused(ns, ns.volume(), {**env, variable: value})
+    assert variable in result.stderr and "SECRET_KEY_URI" in result.stderr

@@ -15,6 +15,7 @@
 #include "mounts.h"
 #include "presets.h"
 #include "redact.h"
+#include "svcform.h"
 
 static int passed, failed;
 
@@ -389,6 +390,46 @@ static void test_ini(void)
 	CHECK(ini_get("[core]\nk = a\0b\n", 14, "core", "k", out, 256, &len, why, sizeof why) == CONF_MALFORMED);
 }
 
+/* Gitea's environment-to-ini names (config_env.go), [security] SECRET_KEY */
+static int ini_env(const char *name, const char *prefix)
+{
+	bool file = true;
+	bool sets = svcform_ini_env_sets(name, strlen(name), prefix, "security", "SECRET_KEY", &file);
+	return sets ? (file ? 2 : 1) : 0; /* 2: the __FILE form */
+}
+
+static void test_ini_env(void)
+{
+	CHECK(ini_env("GITEA__security__SECRET_KEY", "GITEA__") == 1);
+	CHECK(ini_env("GITEA__SECURITY__SECRET_KEY", "GITEA__") == 1);     /* section: any case */
+	CHECK(ini_env("GITEA__SeCuRiTy__SECRET_KEY__FILE", "GITEA__") == 2);
+	CHECK(ini_env("FORGEJO__security__SECRET_KEY", "FORGEJO__") == 1);
+	CHECK(ini_env("FORGEJO__security__SECRET_KEY", "GITEA__") == 0);
+	CHECK(ini_env("GITEA__security__secret_key", "GITEA__") == 0);     /* key: exact */
+	CHECK(ini_env("GITEA__security__SECRET_KEY_FILE", "GITEA__") == 0); /* keyshim's NAME_FILE */
+	CHECK(ini_env("GITEA__security__SECRET_KEY_URI", "GITEA__") == 0);
+	CHECK(ini_env("GITEA__security__SECRET_KEY__FILE__FILE", "GITEA__") == 0);
+	CHECK(ini_env("gitea__security__SECRET_KEY", "GITEA__") == 0);     /* prefix: exact */
+	CHECK(ini_env("GITEA__security", "GITEA__") == 0);                 /* no key */
+	CHECK(ini_env("GITEA__security__", "GITEA__") == 0);
+	CHECK(ini_env("GITEA____SECRET_KEY", "GITEA__") == 0);             /* empty section */
+	CHECK(ini_env("GITEA__securit_0X79___SECRET_KEY", "GITEA__") == 1); /* _0X79_ is y */
+	CHECK(ini_env("GITEA__security__SECRET_0x5f_KEY", "GITEA__") == 1); /* _0x5f_ is _ */
+	CHECK(ini_env("GITEA__security__SECRET_0X5F5F_KEY", "GITEA__") == 0);
+	CHECK(ini_env("GITEA__security_0X5F5F_SECRET_KEY", "GITEA__") == 0); /* an escaped __ splits nothing */
+	CHECK(ini_env("GITEA__security__SECRET_0X5_KEY", "GITEA__") == 0); /* odd: no escape */
+	CHECK(ini_env("GITEA__secur_0XC4B0_ty__SECRET_KEY", "GITEA__") == 1); /* U+0130 lower-cases to i */
+	CHECK(ini_env("GITEA__security_0XE284AA___SECRET_KEY", "GITEA__") == 0); /* securityk */
+	CHECK(ini_env("GITEA__secur_0XC4_ty__SECRET_KEY", "GITEA__") == 0);   /* invalid UTF-8 */
+	CHECK(ini_env("GITEA__secur_0XC4B1_ty__SECRET_KEY", "GITEA__") == 0); /* U+0131 stays */
+	CHECK(ini_env("GITEA___0X73_ecurity__SECRET_KEY", "GITEA__") == 1);   /* escaped s */
+	CHECK(ini_env("GITEA__security___SECRET_KEY", "GITEA__") == 0);        /* key _SECRET_KEY */
+	bool file;
+	CHECK(svcform_ini_env_sets("GITEA__oauth2__JWT_SECRET=x", 25, "GITEA__", "oauth2",
+	                           "JWT_SECRET", &file) && !file);
+	CHECK(svcform_ini_env_sets("GITEA__server_0XE284AA___K", 26, "GITEA__", "serverk", "K", &file));
+}
+
 int main(void)
 {
 	if (sodium_init() < 0)
@@ -403,6 +444,7 @@ int main(void)
 	test_ini();
 	test_empty_argv();
 	test_redact();
+	test_ini_env();
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
 }
