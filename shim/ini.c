@@ -161,6 +161,27 @@ static bool add(struct ini *d, struct entry e)
 	return true;
 }
 
+/* A [name] header: DEFAULT, else a new section entry, or with `merge`
+ * (go-ini) the entry already listed under that name. */
+static bool enter_section(struct ini *d, const unsigned char *name, size_t len, bool merge,
+                          size_t *section)
+{
+	if (same(name, len, (const unsigned char *)"DEFAULT", 7)) {
+		*section = DEFAULT_SECTION;
+		return true;
+	}
+	for (size_t i = 0; merge && i < d->count; i++)
+		if (d->entries[i].is_section && same(d->entries[i].name, d->entries[i].name_len, name, len)) {
+			*section = i;
+			return true;
+		}
+	struct entry sec = { .name = name, .name_len = len, .is_section = true };
+	if (!add(d, sec))
+		return false;
+	*section = d->count - 1;
+	return true;
+}
+
 /* Read every line, as RawConfigParser._read does. */
 static bool parse(struct ini *d)
 {
@@ -186,14 +207,8 @@ static bool parse(struct ini *d)
 			const unsigned char *name = s + 1;
 			size_t len = (size_t)(close - name);
 			option = NONE;
-			if (same(name, len, (const unsigned char *)"DEFAULT", 7)) {
-				section = DEFAULT_SECTION;
-				continue;
-			}
-			struct entry sec = { .name = name, .name_len = len, .is_section = true };
-			if (!add(d, sec))
+			if (!enter_section(d, name, len, false, &section))
 				return false;
-			section = d->count - 1;
 			continue;
 		}
 		if (section == NONE)
@@ -292,21 +307,8 @@ static bool parse_go(struct ini *d)
 			size_t len = (size_t)(close - name);
 			if (len == 0)
 				return fail(d, "a section has no name");
-			if (same(name, len, (const unsigned char *)"DEFAULT", 7)) {
-				section = DEFAULT_SECTION;
-				continue;
-			}
-			section = NONE;
-			for (size_t i = 0; i < d->count && section == NONE; i++)
-				if (d->entries[i].is_section &&
-				    same(d->entries[i].name, d->entries[i].name_len, name, len))
-					section = i;
-			if (section != NONE)
-				continue;
-			struct entry sec = { .name = name, .name_len = len, .is_section = true };
-			if (!add(d, sec))
+			if (!enter_section(d, name, len, true, &section))
 				return false;
-			section = d->count - 1;
 			continue;
 		}
 		if (*b == '"' || *b == '`')
